@@ -1,0 +1,18 @@
+//! simrun runs declarative load scenarios against Kafka.
+//!
+//! A scenario file declares topics and their Avro schemas, user and product populations, a
+//! funnel of correlated steps and a load profile over time. The crate is organised as the
+//! pipeline a run follows:
+//!
+//! - [`scenario`]: the file as written, read with positions so that every problem can be
+//!   reported as `FILE:LINE:COLUMN`;
+//! - [`plan`]: the validated, resolved form: schemas loaded, distributions built, stages laid
+//!   out, field bindings compiled;
+//! - [`sim`]: the deterministic simulation: arrivals, the funnel scheduler, entities;
+//! - [`encoding`]: Avro binary datums and their JSON rendering;
+//! - [`sink`]: where records go: Kafka, the embedded broker, stdout, Avro files or nowhere;
+//! - [`report`]: what happened, for people (stderr) and for machines (JSON).
+//!
+//! The `simrun` binary is a thin shell over [`cli`].
+
+pub mod encoding;
