@@ -16,3 +16,5 @@
 //! The `simrun` binary is a thin shell over [`cli`].
 
 pub mod encoding;
+pub mod diagnostics;
+pub mod scenario;
