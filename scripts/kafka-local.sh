@@ -174,7 +174,7 @@ our_pid() {
     [[ -f $PID_FILE ]] || return 0
     local pid
     pid=$(<"$PID_FILE")
-    if [[ $pid =~ ^[0-9]+$ ]] && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null |
+    if [[ $pid =~ ^[0-9]+$ ]] && tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline" |
         grep -qF "kafka.Kafka $CONFIG"; then
         echo "$pid"
     fi
@@ -196,14 +196,18 @@ use_docker() {
     esac
 }
 
-show_log_tail() {
-    local file
-    for file in "$LOG_DIR/kafka.out" "$LOG_DIR/server.log"; do
-        if [[ -s $file ]]; then
-            echo "--- last lines of $file" >&2
-            tail -n 15 "$file" >&2
-        fi
-    done
+# Shows what went wrong in the local broker's run whose log starts at byte OFFSET: its first
+# errors, and whatever the JVM itself printed.
+show_errors() {
+    local offset=${1:-0} log=$LOG_DIR/server.log
+    if [[ -f $log ]]; then
+        (($(stat -c %s "$log") >= offset)) || offset=0
+        tail -c +$((offset + 1)) "$log" |
+            grep -m 6 -E '^[^ ]+ +(ERROR|FATAL) |^Caused by: ' >&2 || true
+    fi
+    if [[ -s $LOG_DIR/kafka.out ]]; then
+        tail -n 15 "$LOG_DIR/kafka.out" >&2
+    fi
 }
 
 # Whether the local broker logged its start after byte OFFSET of server.log. Probing before that
@@ -222,11 +226,12 @@ wait_ready() {
     started_ns=$(date +%s%N)
     until [[ -z $pid ]] || logged_start "$log_offset" && broker_answers; do
         if [[ -n $pid ]] && ! alive "$pid"; then
-            show_log_tail
+            show_errors "$log_offset"
+            rm -f "$PID_FILE"
             die "the Kafka broker (pid $pid) exited while starting; see the logs in $LOG_DIR"
         fi
         if ((SECONDS >= deadline)); then
-            [[ -n $pid ]] && show_log_tail
+            [[ -n $pid ]] && show_errors "$log_offset"
             die "no Kafka broker answered on $BOOTSTRAP within ${READY_TIMEOUT}s; see the" \
                 "logs in $LOG_DIR (raise KAFKA_READY_TIMEOUT on a slow machine)"
         fi
@@ -294,6 +299,10 @@ up_local() {
         ! $BOOTSTRAP_HOST =~ ^(localhost|127\.0\.0\.1)$ ]]; then
         die "nothing answers on BOOTSTRAP=$BOOTSTRAP, and the local broker can only serve" \
             "localhost:$LOCAL_PORT; start that broker or unset BOOTSTRAP"
+    fi
+    if port_open; then
+        die "something listens on $BOOTSTRAP but does not answer as a Kafka broker; stop it" \
+            "(see 'ss -ltnp | grep :$LOCAL_PORT') and run this again"
     fi
 
     fetch_jars
