@@ -19,8 +19,8 @@ help:
 	@echo "  kafka-clean       stop the local broker and wipe its data and logs"
 	@echo "  unit-test         cargo test"
 	@echo "  integration-test  ensure a broker, then cargo test --test integration"
-	@echo "  test              unit-test, then integration-test; a broker started for it is"
-	@echo "                    stopped afterwards"
+	@echo "  test              unit-test, then integration-test, against a broker; one started"
+	@echo "                    for them is stopped afterwards"
 
 kafka-up:
 	@$(KAFKA) up
@@ -43,14 +43,16 @@ unit-test:
 integration-test: kafka-up
 	$(CARGO) test --test integration
 
-# Starts a broker only when none answers, and then stops it again, whether the tests pass or not.
-test: unit-test
+# Starts a broker only when none answers, and stops it again afterwards, pass or fail. It is
+# started before the unit tests too, since plain `cargo test` also builds and runs tests/.
+test:
 	@started=no; \
 	if ! $(KAFKA) status >/dev/null; then \
 		$(KAFKA) up || exit 1; \
 		started=yes; \
 	fi; \
 	status=0; \
-	$(MAKE) --no-print-directory integration-test || status=$$?; \
+	{ $(MAKE) --no-print-directory unit-test && \
+		$(MAKE) --no-print-directory integration-test; } || status=$$?; \
 	if [ $$started = yes ]; then $(KAFKA) down; fi; \
 	exit $$status
