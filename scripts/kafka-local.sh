@@ -23,8 +23,8 @@
 # environment:
 #   BOOTSTRAP            the broker to check and reuse (default localhost:9092)
 #   KAFKA_VERSION        a Kafka version to use instead of the pinned one
-#   KAFKA_RUNTIME        auto (default: docker when `docker info` succeeds, else local),
-#                        docker or local
+#   KAFKA_RUNTIME        auto (default: docker when `docker info` and `docker compose`
+#                        work, else local), docker or local
 #   KAFKA_READY_TIMEOUT  seconds to wait for the broker to answer (default 120)
 #   KAFKA_STOP_TIMEOUT   seconds between SIGTERM and SIGKILL on `down` (default 30)
 #   KAFKA_HEAP_OPTS      heap of the local broker (default -Xms256m -Xmx1g)
@@ -191,7 +191,10 @@ use_docker() {
     case $KAFKA_RUNTIME in
         docker) return 0 ;;
         local) return 1 ;;
-        auto) command -v docker >/dev/null 2>&1 && timeout 10 docker info >/dev/null 2>&1 ;;
+        auto)
+            command -v docker >/dev/null 2>&1 && timeout 10 docker info >/dev/null 2>&1 &&
+                docker compose version >/dev/null 2>&1
+            ;;
         *) die "KAFKA_RUNTIME must be auto, docker or local, not '$KAFKA_RUNTIME'" ;;
     esac
 }
@@ -325,7 +328,9 @@ up_local() {
 }
 
 up_docker() {
-    command -v docker >/dev/null 2>&1 || die "KAFKA_RUNTIME=docker, but there is no docker"
+    docker compose version >/dev/null 2>&1 ||
+        die "no 'docker compose' here; install Docker's compose plugin, or run the broker" \
+            "without Docker: KAFKA_RUNTIME=local"
     mkdir -p "$CACHE"
     say "starting Apache Kafka $KAFKA_VERSION with docker compose ($COMPOSE_FILE)"
     KAFKA_VERSION=$KAFKA_VERSION docker compose -f "$COMPOSE_FILE" up -d --wait ||
