@@ -6,5 +6,6 @@
 //! ([`random`]); the stdout sink and `simrun tail` render datums as plain JSON ([`json`]).
 
 pub mod binary;
+pub mod json;
 pub mod random;
 pub mod schema;
