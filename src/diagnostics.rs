@@ -31,7 +31,10 @@ pub struct SourceFile {
 
 impl SourceFile {
     pub fn new(path: impl Into<PathBuf>, text: impl Into<Arc<str>>) -> Self {
-        SourceFile { path: path.into(), text: text.into() }
+        SourceFile {
+            path: path.into(),
+            text: text.into(),
+        }
     }
 
     fn line(&self, number: usize) -> Option<&str> {
@@ -50,7 +53,12 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     pub fn new(file: &Path, position: Option<Position>, message: impl Into<String>) -> Self {
-        Diagnostic { file: file.to_path_buf(), position, message: message.into(), help: None }
+        Diagnostic {
+            file: file.to_path_buf(),
+            position,
+            message: message.into(),
+            help: None,
+        }
     }
 
     pub fn with_help(mut self, help: impl Into<String>) -> Self {
@@ -109,7 +117,8 @@ impl Diagnostics {
 
     /// Sorts problems by file and position, so output follows the file from top to bottom.
     pub fn sort(&mut self) {
-        self.items.sort_by(|a, b| (&a.file, a.position).cmp(&(&b.file, b.position)));
+        self.items
+            .sort_by(|a, b| (&a.file, a.position).cmp(&(&b.file, b.position)));
     }
 
     /// Renders every problem with its source line and caret, one block per problem.
@@ -135,7 +144,11 @@ fn render_one(out: &mut String, item: &Diagnostic, source: Option<&SourceFile>) 
     let file = item.file.display();
     match item.position {
         Some(at) => {
-            let _ = writeln!(out, "{file}:{}:{}: error: {}", at.line, at.column, item.message);
+            let _ = writeln!(
+                out,
+                "{file}:{}:{}: error: {}",
+                at.line, at.column, item.message
+            );
         }
         None => {
             let _ = writeln!(out, "{file}: error: {}", item.message);
@@ -174,13 +187,21 @@ fn token_width(line: &str, column: usize) -> usize {
         return 1;
     };
     let width = if first == '"' || first == '\'' {
-        rest.iter().skip(1).position(|&c| c == first).map_or(rest.len(), |end| end + 2)
+        rest.iter()
+            .skip(1)
+            .position(|&c| c == first)
+            .map_or(rest.len(), |end| end + 2)
     } else {
         let end = rest
             .iter()
             .position(|&c| matches!(c, ':' | ',' | '}' | ']' | '#'))
             .unwrap_or(rest.len());
-        rest[..end].iter().collect::<String>().trim_end().chars().count()
+        rest[..end]
+            .iter()
+            .collect::<String>()
+            .trim_end()
+            .chars()
+            .count()
     };
     width.max(1)
 }
@@ -244,7 +265,10 @@ mod tests {
 
     #[test]
     fn suggestions_prefer_close_names_and_otherwise_list_the_choices() {
-        assert_eq!(did_you_mean("ratoi", ["ratio", "delay", "topic"]), Some("ratio"));
+        assert_eq!(
+            did_you_mean("ratoi", ["ratio", "delay", "topic"]),
+            Some("ratio")
+        );
         assert_eq!(did_you_mean("zzz", ["ratio", "delay"]), None);
         assert_eq!(suggestion("zzz", ["a", "b"]), "expected one of `a`, `b`");
     }

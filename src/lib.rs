@@ -11,10 +11,19 @@
 //! - [`sim`]: the deterministic simulation: arrivals, the funnel scheduler, entities;
 //! - [`encoding`]: Avro binary datums and their JSON rendering;
 //! - [`sink`]: where records go: Kafka, the embedded broker, stdout, Avro files or nowhere;
-//! - [`report`]: what happened, for people (stderr) and for machines (JSON).
+//! - [`report`]: what happened, for people (stderr) and for machines (JSON);
+//! - [`run`]: the loop that paces the simulation into a sink.
 //!
-//! The `simrun` binary is a thin shell over [`cli`].
+//! [`kafka`] provisions topics; [`diagnostics`] renders problems. The `simrun` binary is a thin
+//! shell over [`cli`].
 
-pub mod encoding;
+pub mod cli;
 pub mod diagnostics;
+pub mod encoding;
+pub mod kafka;
+pub mod plan;
+pub mod report;
+pub mod run;
 pub mod scenario;
+pub mod sim;
+pub mod sink;

@@ -8,4 +8,5 @@
 pub mod binary;
 pub mod json;
 pub mod random;
+pub mod record;
 pub mod schema;

@@ -23,7 +23,9 @@ impl SimDuration {
     }
 
     pub fn from_secs_f64(seconds: f64) -> Self {
-        SimDuration { nanos: (seconds * 1e9).round().max(0.0) as u64 }
+        SimDuration {
+            nanos: (seconds * 1e9).round().max(0.0) as u64,
+        }
     }
 
     pub fn as_nanos(self) -> u64 {
@@ -35,13 +37,19 @@ impl SimDuration {
     }
 }
 
-const UNITS: [(&str, u64); 4] =
-    [("h", 3_600_000_000_000), ("m", 60_000_000_000), ("s", 1_000_000_000), ("ms", 1_000_000)];
+const UNITS: [(&str, u64); 4] = [
+    ("h", 3_600_000_000_000),
+    ("m", 60_000_000_000),
+    ("s", 1_000_000_000),
+    ("ms", 1_000_000),
+];
 
 /// Why a duration could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DurationError {
-    #[error("`{0}` is not a duration: it has no unit; write it like `40s`, `250ms`, `2m` or `1h30m`")]
+    #[error(
+        "`{0}` is not a duration: it has no unit; write it like `40s`, `250ms`, `2m` or `1h30m`"
+    )]
     MissingUnit(String),
     #[error("`{0}` is not a duration; write it like `40s`, `250ms`, `2m` or `1h30m`")]
     Malformed(String),
@@ -68,7 +76,9 @@ impl FromStr for SimDuration {
         let mut last_unit_rank: Option<usize> = None;
         while !rest.is_empty() {
             // One part: a number, then letters naming the unit.
-            let number_len = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(0);
+            let number_len = rest
+                .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+                .unwrap_or(0);
             if number_len == 0 {
                 return Err(DurationError::Malformed(text.to_string()));
             }
@@ -77,7 +87,9 @@ impl FromStr for SimDuration {
                 .map_err(|_| DurationError::Malformed(text.to_string()))?;
             rest = &rest[number_len..];
 
-            let unit_len = rest.find(|c: char| !c.is_ascii_alphabetic()).unwrap_or(rest.len());
+            let unit_len = rest
+                .find(|c: char| !c.is_ascii_alphabetic())
+                .unwrap_or(rest.len());
             let unit = &rest[..unit_len];
             rest = &rest[unit_len..];
             let Some(rank) = UNITS.iter().position(|(name, _)| *name == unit) else {
@@ -92,7 +104,9 @@ impl FromStr for SimDuration {
             last_unit_rank = Some(rank);
             nanos += number * UNITS[rank].1 as f64;
         }
-        Ok(SimDuration { nanos: nanos.round() as u64 })
+        Ok(SimDuration {
+            nanos: nanos.round() as u64,
+        })
     }
 }
 
@@ -144,11 +158,26 @@ mod tests {
 
     #[test]
     fn refuses_bare_numbers_unknown_units_and_disorder() {
-        assert!(matches!("40".parse::<SimDuration>(), Err(DurationError::MissingUnit(_))));
-        assert!(matches!("4d".parse::<SimDuration>(), Err(DurationError::UnknownUnit { .. })));
-        assert!(matches!("30m1h".parse::<SimDuration>(), Err(DurationError::UnitOrder(_))));
-        assert!(matches!("s".parse::<SimDuration>(), Err(DurationError::Malformed(_))));
-        assert!(matches!("".parse::<SimDuration>(), Err(DurationError::Malformed(_))));
+        assert!(matches!(
+            "40".parse::<SimDuration>(),
+            Err(DurationError::MissingUnit(_))
+        ));
+        assert!(matches!(
+            "4d".parse::<SimDuration>(),
+            Err(DurationError::UnknownUnit { .. })
+        ));
+        assert!(matches!(
+            "30m1h".parse::<SimDuration>(),
+            Err(DurationError::UnitOrder(_))
+        ));
+        assert!(matches!(
+            "s".parse::<SimDuration>(),
+            Err(DurationError::Malformed(_))
+        ));
+        assert!(matches!(
+            "".parse::<SimDuration>(),
+            Err(DurationError::Malformed(_))
+        ));
     }
 
     #[test]

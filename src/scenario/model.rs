@@ -41,7 +41,10 @@ impl<'de, T: Deserialize<'de> + Clone> Deserialize<'de> for Located<T> {
             .start()
             .map(|mark| Position::new(mark.line(), mark.column()))
             .unwrap_or_default();
-        Ok(Located { value: (*spanned).clone(), at })
+        Ok(Located {
+            value: (*spanned).clone(),
+            at,
+        })
     }
 }
 
@@ -122,7 +125,7 @@ pub type Params = BTreeMap<String, Located<String>>;
 #[derive(Clone, Debug)]
 pub enum ValueSource {
     Named(Located<String>),
-    Spec(Located<ValueSpec>),
+    Spec(Box<Located<ValueSpec>>),
 }
 
 impl ValueSource {

@@ -46,11 +46,19 @@ pub fn read_file(path: &Path) -> ReadScenario {
         Err(error) => {
             let mut diagnostics = Diagnostics::new();
             diagnostics.push(
-                Diagnostic::new(path, None, format!("cannot read the scenario file: {error}"))
-                    .with_help("check the path; scenario files are YAML, e.g. scenarios/smoke.yaml"),
+                Diagnostic::new(
+                    path,
+                    None,
+                    format!("cannot read the scenario file: {error}"),
+                )
+                .with_help("check the path; scenario files are YAML, e.g. scenarios/smoke.yaml"),
             );
             let source = SourceFile::new(path, "");
-            ReadScenario { scenario: Scenario::default(), source, diagnostics }
+            ReadScenario {
+                scenario: Scenario::default(),
+                source,
+                diagnostics,
+            }
         }
     }
 }
@@ -58,7 +66,10 @@ pub fn read_file(path: &Path) -> ReadScenario {
 /// Reads and checks scenario text as if it came from `path`.
 pub fn read_str(path: &Path, text: &str) -> ReadScenario {
     let source = SourceFile::new(path, text);
-    let mut reader = Reader { file: path, diagnostics: Diagnostics::new() };
+    let mut reader = Reader {
+        file: path,
+        diagnostics: Diagnostics::new(),
+    };
     reader.diagnostics.add_source(source.clone());
 
     let options = LoaderOptions::default().error_on_duplicate_keys(true);
@@ -66,7 +77,11 @@ pub fn read_str(path: &Path, text: &str) -> ReadScenario {
         Ok(root) => match root.as_mapping() {
             Some(top) => reader.scenario(top),
             None => {
-                reader.error(position_of(&root), "a scenario file must be a YAML mapping", None);
+                reader.error(
+                    position_of(&root),
+                    "a scenario file must be a YAML mapping",
+                    None,
+                );
                 Scenario::default()
             }
         },
@@ -76,7 +91,11 @@ pub fn read_str(path: &Path, text: &str) -> ReadScenario {
         }
     };
 
-    ReadScenario { scenario, source, diagnostics: reader.diagnostics }
+    ReadScenario {
+        scenario,
+        source,
+        diagnostics: reader.diagnostics,
+    }
 }
 
 struct Reader<'a> {
@@ -87,23 +106,22 @@ struct Reader<'a> {
 impl Reader<'_> {
     fn scenario(&mut self, top: &MarkedMappingNode) -> Scenario {
         self.unknown_keys(top, "the scenario", &TOP_LEVEL_KEYS);
-        let mut scenario = Scenario::default();
-
-        scenario.name = self.required(top, "name", "the scenario");
-        scenario.description =
-            self.optional::<String>(top, "description", "the scenario").filter(|d| !d.is_empty());
-        scenario.seed = self.optional(top, "seed", "the scenario");
-        scenario.start = self.start(top);
-        scenario.speed = self.speed(top);
-        scenario.kafka = self.optional(top, "kafka", "the `kafka` section");
-
-        scenario.topics = self.topics(top);
-        scenario.users = self.users(top);
-        scenario.products = self.products(top);
-        scenario.funnel = self.funnel(top);
-        scenario.fields = self.fields(top);
-        scenario.load = self.load(top);
-        scenario
+        Scenario {
+            name: self.required(top, "name", "the scenario"),
+            description: self
+                .optional::<String>(top, "description", "the scenario")
+                .filter(|d| !d.is_empty()),
+            seed: self.optional(top, "seed", "the scenario"),
+            start: self.start(top),
+            speed: self.speed(top),
+            kafka: self.optional(top, "kafka", "the `kafka` section"),
+            topics: self.topics(top),
+            users: self.users(top),
+            products: self.products(top),
+            funnel: self.funnel(top),
+            fields: self.fields(top),
+            load: self.load(top),
+        }
     }
 
     fn start(&mut self, top: &MarkedMappingNode) -> Option<Located<chrono::DateTime<chrono::Utc>>> {
@@ -112,7 +130,11 @@ impl Reader<'_> {
             Ok(time) => Some(Located::new(time.with_timezone(&chrono::Utc), text.at)),
             Err(error) => {
                 let message = format!("`start` is not an RFC 3339 time: {error}");
-                self.error(text.at, message, Some("write it like 2026-11-27T08:00:00Z".into()));
+                self.error(
+                    text.at,
+                    message,
+                    Some("write it like 2026-11-27T08:00:00Z".into()),
+                );
                 None
             }
         }
@@ -131,7 +153,11 @@ impl Reader<'_> {
 
     fn topics(&mut self, top: &MarkedMappingNode) -> Vec<(Located<String>, TopicSpec)> {
         let Some(section) = self.mapping(top, "topics") else {
-            self.missing(top, "topics", "declare at least one topic with its `schema`");
+            self.missing(
+                top,
+                "topics",
+                "declare at least one topic with its `schema`",
+            );
             return Vec::new();
         };
         let mut topics = Vec::new();
@@ -146,31 +172,53 @@ impl Reader<'_> {
 
     fn users(&mut self, top: &MarkedMappingNode) -> Option<UsersSpec> {
         let Some(section) = self.mapping(top, "users") else {
-            self.missing(top, "users", "say how many users exist, e.g. `users: { count: 1000 }`");
+            self.missing(
+                top,
+                "users",
+                "say how many users exist, e.g. `users: { count: 1000 }`",
+            );
             return None;
         };
         self.unknown_keys(section, "the `users` section", &["count", "activity"]);
         let count = self.required(section, "count", "the `users` section")?;
-        let activity = section.get_node("activity").and_then(|node| self.value_source(node));
+        let activity = section
+            .get_node("activity")
+            .and_then(|node| self.value_source(node));
         Some(UsersSpec { count, activity })
     }
 
     fn products(&mut self, top: &MarkedMappingNode) -> Option<ProductsSpec> {
         let Some(section) = self.mapping(top, "products") else {
-            self.missing(top, "products", "say how many products exist, e.g. `{ count: 500 }`");
+            self.missing(
+                top,
+                "products",
+                "say how many products exist, e.g. `{ count: 500 }`",
+            );
             return None;
         };
         let context = "the `products` section";
         self.unknown_keys(section, context, &["count", "popularity", "price"]);
         let count = self.required(section, "count", context)?;
-        let popularity = section.get_node("popularity").and_then(|node| self.value_source(node));
-        let price = section.get_node("price").and_then(|node| self.value_source(node));
-        Some(ProductsSpec { count, popularity, price })
+        let popularity = section
+            .get_node("popularity")
+            .and_then(|node| self.value_source(node));
+        let price = section
+            .get_node("price")
+            .and_then(|node| self.value_source(node));
+        Some(ProductsSpec {
+            count,
+            popularity,
+            price,
+        })
     }
 
     fn funnel(&mut self, top: &MarkedMappingNode) -> Vec<StepSpec> {
         let Some(node) = top.get_node("funnel") else {
-            self.missing(top, "funnel", "list the steps, the first driven by the load profile");
+            self.missing(
+                top,
+                "funnel",
+                "list the steps, the first driven by the load profile",
+            );
             return Vec::new();
         };
         let Some(sequence) = node.as_sequence() else {
@@ -190,9 +238,17 @@ impl Reader<'_> {
             let step = self.required(map, "step", &context);
             let topic = self.required(map, "topic", &context);
             let ratio = self.optional(map, "ratio", &context);
-            let delay = map.get_node("delay").and_then(|node| self.value_source(node));
+            let delay = map
+                .get_node("delay")
+                .and_then(|node| self.value_source(node));
             if let (Some(step), Some(topic)) = (step, topic) {
-                steps.push(StepSpec { step, topic, ratio, delay, at: position_of(node) });
+                steps.push(StepSpec {
+                    step,
+                    topic,
+                    ratio,
+                    delay,
+                    at: position_of(node),
+                });
             }
         }
         steps
@@ -212,7 +268,11 @@ impl Reader<'_> {
             for (field, node) in fields.iter() {
                 if let Some(source) = self.value_source(node) {
                     let topic = located_key(topic);
-                    bindings.push(FieldBinding { topic, field: located_key(field), source });
+                    bindings.push(FieldBinding {
+                        topic,
+                        field: located_key(field),
+                        source,
+                    });
                 }
             }
         }
@@ -221,7 +281,11 @@ impl Reader<'_> {
 
     fn load(&mut self, top: &MarkedMappingNode) -> Option<LoadSpec> {
         let Some(section) = self.mapping(top, "load") else {
-            self.missing(top, "load", "give at least one stage, e.g. `{ duration: 1m, rate: 100 }`");
+            self.missing(
+                top,
+                "load",
+                "give at least one stage, e.g. `{ duration: 1m, rate: 100 }`",
+            );
             return None;
         };
         let context = "the `load` section";
@@ -230,11 +294,21 @@ impl Reader<'_> {
 
         let Some(node) = section.get_node("stages") else {
             self.missing(section, "stages", "give at least one stage");
-            return Some(LoadSpec { arrivals, stages: Vec::new() });
+            return Some(LoadSpec {
+                arrivals,
+                stages: Vec::new(),
+            });
         };
         let Some(sequence) = node.as_sequence() else {
-            self.error(position_of(node), "`load.stages` must be a list of stages", None);
-            return Some(LoadSpec { arrivals, stages: Vec::new() });
+            self.error(
+                position_of(node),
+                "`load.stages` must be a list of stages",
+                None,
+            );
+            return Some(LoadSpec {
+                arrivals,
+                stages: Vec::new(),
+            });
         };
         let stages = sequence
             .iter()
@@ -248,7 +322,9 @@ impl Reader<'_> {
     fn value_source(&mut self, node: &Node) -> Option<ValueSource> {
         match node {
             Node::Scalar(scalar) => Some(ValueSource::Named(located_key(scalar))),
-            Node::Mapping(_) => self.parse(node, "this value").map(ValueSource::Spec),
+            Node::Mapping(_) => self
+                .parse(node, "this value")
+                .map(|spec| ValueSource::Spec(Box::new(spec))),
             Node::Sequence(_) => {
                 let message = "expected a name such as `uniform` or a mapping such as \
                                `{ exponential: { mean: 40s } }`, found a list";
@@ -258,11 +334,19 @@ impl Reader<'_> {
         }
     }
 
-    fn mapping<'n>(&mut self, map: &'n MarkedMappingNode, key: &str) -> Option<&'n MarkedMappingNode> {
+    fn mapping<'n>(
+        &mut self,
+        map: &'n MarkedMappingNode,
+        key: &str,
+    ) -> Option<&'n MarkedMappingNode> {
         let node = map.get_node(key)?;
         let found = node.as_mapping();
         if found.is_none() {
-            self.error(position_of(node), format!("`{key}` must be a mapping"), None);
+            self.error(
+                position_of(node),
+                format!("`{key}` must be a mapping"),
+                None,
+            );
         }
         found
     }
@@ -318,7 +402,10 @@ impl Reader<'_> {
     }
 
     fn missing(&mut self, map: &MarkedMappingNode, key: &str, help: &str) {
-        let at = map.span().start().map(|m| Position::new(m.line(), m.column()));
+        let at = map
+            .span()
+            .start()
+            .map(|m| Position::new(m.line(), m.column()));
         let mut diagnostic = Diagnostic::new(self.file, at, format!("missing key `{key}`"));
         if !help.is_empty() {
             diagnostic = diagnostic.with_help(help);
@@ -330,7 +417,11 @@ impl Reader<'_> {
         let mark_at = |mark: &marked_yaml::Marker| Position::new(mark.line(), mark.column());
         match error {
             LoadError::TopLevelMustBeMapping(mark) => {
-                self.error(mark_at(&mark), "a scenario file must be a YAML mapping", None);
+                self.error(
+                    mark_at(&mark),
+                    "a scenario file must be a YAML mapping",
+                    None,
+                );
             }
             LoadError::TopLevelMustBeSequence(mark) => {
                 self.error(mark_at(&mark), "expected a YAML mapping", None);
@@ -349,7 +440,11 @@ impl Reader<'_> {
                 Some("remove the tag".into()),
             ),
             LoadError::ScanError(mark, scan) => {
-                self.error(mark_at(&mark), format!("invalid YAML: {}", scan.info()), None);
+                self.error(
+                    mark_at(&mark),
+                    format!("invalid YAML: {}", scan.info()),
+                    None,
+                );
             }
             LoadError::DuplicateKey(inner) => {
                 let first = scalar_position(&inner.prev_key);
@@ -412,11 +507,18 @@ fn located_key(scalar: &MarkedScalarNode) -> Located<String> {
 }
 
 fn scalar_position(scalar: &MarkedScalarNode) -> Position {
-    scalar.span().start().map(|m| Position::new(m.line(), m.column())).unwrap_or_default()
+    scalar
+        .span()
+        .start()
+        .map(|m| Position::new(m.line(), m.column()))
+        .unwrap_or_default()
 }
 
 fn position_of(node: &Node) -> Position {
-    node.span().start().map(|m| Position::new(m.line(), m.column())).unwrap_or_default()
+    node.span()
+        .start()
+        .map(|m| Position::new(m.line(), m.column()))
+        .unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -467,17 +569,24 @@ mod tests {
 
     #[test]
     fn anchors_are_refused_before_any_expansion() {
-        let mut text = String::from("a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n");
+        let mut text =
+            String::from("a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n");
         for level in b'b'..=b'z' {
             let previous = (level - 1) as char;
             let alias = format!("*{previous},").repeat(9);
-            text.push_str(&format!("{}: &{} [{}]\n", level as char, level as char, alias));
+            text.push_str(&format!(
+                "{}: &{} [{}]\n",
+                level as char, level as char, alias
+            ));
         }
         let started = std::time::Instant::now();
         let read = read(&text);
         assert!(started.elapsed() < std::time::Duration::from_secs(5));
         let first = read.diagnostics.iter().next().unwrap();
-        assert_eq!(first.message, "anchors and aliases are not supported in scenario files");
+        assert_eq!(
+            first.message,
+            "anchors and aliases are not supported in scenario files"
+        );
         assert_eq!(first.position.map(|p| p.line), Some(1));
     }
 
@@ -486,6 +595,10 @@ mod tests {
         let read = read("name: a\nname: b\n");
         let first = read.diagnostics.iter().next().unwrap();
         assert_eq!(first.position, Some(Position::new(2, 1)));
-        assert!(first.message.starts_with("duplicate key `name`"), "{}", first.message);
+        assert!(
+            first.message.starts_with("duplicate key `name`"),
+            "{}",
+            first.message
+        );
     }
 }

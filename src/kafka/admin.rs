@@ -1,0 +1,242 @@
+//! Topic provisioning through the Kafka admin API.
+//!
+//! simrun creates the topics a scenario declares, with the planned partitions, replication
+//! factor and configuration, and leaves matching topics alone. An existing topic whose partition
+//! count or replication factor differs is an error rather than a warning: records keyed by user
+//! are only co-partitioned across topics when partition counts agree, and stream joins depend on
+//! that.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::config::ClientConfig;
+use rdkafka::error::RDKafkaErrorCode;
+
+/// A topic as a scenario wants it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TopicRequest {
+    pub name: String,
+    pub partitions: i32,
+    pub replication_factor: i32,
+    pub config: BTreeMap<String, String>,
+}
+
+/// A topic as the cluster has it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TopicInfo {
+    pub name: String,
+    pub partitions: i32,
+    pub replication_factor: i32,
+}
+
+/// What provisioning did for one topic.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Provisioned {
+    Created,
+    AlreadyMatching,
+}
+
+/// Why provisioning failed.
+#[derive(Debug, thiserror::Error)]
+pub enum AdminError {
+    #[error(
+        "cannot reach Kafka at {servers} within {timeout:?}: {reason}; start a broker \
+             (`make kafka-up`) or choose another with --bootstrap-server"
+    )]
+    Unreachable {
+        servers: String,
+        timeout: Duration,
+        reason: String,
+    },
+    #[error(
+        "topic {name} exists with {found_partitions} partitions and replication factor \
+             {found_replication}, but the scenario plans {partitions} and {replication}; records \
+             keyed by user would not be co-partitioned. Delete the topic or change the scenario \
+             to match"
+    )]
+    Mismatch {
+        name: String,
+        partitions: i32,
+        replication: i32,
+        found_partitions: i32,
+        found_replication: i32,
+    },
+    #[error("cannot create topic {name}: {reason}")]
+    Create { name: String, reason: String },
+    #[error("kafka admin client: {0}")]
+    Client(String),
+}
+
+/// How long admin requests may take.
+pub const ADMIN_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// An admin connection to one cluster.
+pub struct Admin {
+    servers: String,
+    client: AdminClient<DefaultClientContext>,
+    runtime: tokio::runtime::Runtime,
+}
+
+impl Admin {
+    /// Connects to `servers` with extra client `properties`, checking that the cluster answers.
+    pub fn connect(servers: &str, properties: &[(String, String)]) -> Result<Self, AdminError> {
+        let mut config = ClientConfig::new();
+        for (key, value) in properties {
+            // Producer-only settings would make the admin client refuse to start.
+            if is_client_wide(key) {
+                config.set(key, value);
+            }
+        }
+        config.set("bootstrap.servers", servers);
+        let client: AdminClient<DefaultClientContext> = config
+            .create()
+            .map_err(|e| AdminError::Client(e.to_string()))?;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| AdminError::Client(e.to_string()))?;
+        let admin = Admin {
+            servers: servers.to_string(),
+            client,
+            runtime,
+        };
+        admin.list()?;
+        Ok(admin)
+    }
+
+    /// Every topic of the cluster (internal ones excluded), sorted by name.
+    pub fn list(&self) -> Result<Vec<TopicInfo>, AdminError> {
+        let timeout = crate::sink::kafka::CONNECT_TIMEOUT;
+        let metadata = self
+            .client
+            .inner()
+            .fetch_metadata(None, timeout)
+            .map_err(|error| AdminError::Unreachable {
+                servers: self.servers.clone(),
+                timeout,
+                reason: error.to_string(),
+            })?;
+        let mut topics: Vec<TopicInfo> = metadata
+            .topics()
+            .iter()
+            .filter(|topic| !topic.name().starts_with("__"))
+            .map(|topic| TopicInfo {
+                name: topic.name().to_string(),
+                partitions: topic.partitions().len() as i32,
+                replication_factor: topic
+                    .partitions()
+                    .first()
+                    .map_or(0, |p| p.replicas().len() as i32),
+            })
+            .collect();
+        topics.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(topics)
+    }
+
+    /// Creates missing topics and checks existing ones against the requests.
+    pub fn ensure(
+        &self,
+        requests: &[TopicRequest],
+    ) -> Result<Vec<(String, Provisioned)>, AdminError> {
+        let existing = self.list()?;
+        let mut outcome = Vec::with_capacity(requests.len());
+        let mut missing = Vec::new();
+        for request in requests {
+            match existing.iter().find(|topic| topic.name == request.name) {
+                Some(found) => {
+                    check_matches(request, found)?;
+                    outcome.push((request.name.clone(), Provisioned::AlreadyMatching));
+                }
+                None => missing.push(request),
+            }
+        }
+        if missing.is_empty() {
+            return Ok(outcome);
+        }
+
+        let new_topics: Vec<NewTopic<'_>> = missing
+            .iter()
+            .map(|request| {
+                let replication = TopicReplication::Fixed(request.replication_factor);
+                let mut topic = NewTopic::new(&request.name, request.partitions, replication);
+                for (key, value) in &request.config {
+                    topic = topic.set(key, value);
+                }
+                topic
+            })
+            .collect();
+        let options = AdminOptions::new().operation_timeout(Some(ADMIN_TIMEOUT));
+        let results = self
+            .runtime
+            .block_on(self.client.create_topics(&new_topics, &options))
+            .map_err(|e| AdminError::Client(e.to_string()))?;
+        for result in results {
+            match result {
+                Ok(name) => outcome.push((name, Provisioned::Created)),
+                // Another client created it meanwhile: check it like any existing topic.
+                Err((name, RDKafkaErrorCode::TopicAlreadyExists)) => {
+                    let request = missing.iter().find(|r| r.name == name);
+                    let found = self.list()?.into_iter().find(|t| t.name == name);
+                    if let (Some(request), Some(found)) = (request, found) {
+                        check_matches(request, &found)?;
+                    }
+                    outcome.push((name, Provisioned::AlreadyMatching));
+                }
+                Err((name, code)) => {
+                    return Err(AdminError::Create {
+                        name,
+                        reason: code.to_string(),
+                    });
+                }
+            }
+        }
+        self.wait_for_metadata(requests);
+        Ok(outcome)
+    }
+
+    /// Waits until new topics show all their partitions in metadata, so producing to them does
+    /// not start with unknown-partition errors.
+    fn wait_for_metadata(&self, requests: &[TopicRequest]) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while std::time::Instant::now() < deadline {
+            let Ok(topics) = self.list() else { return };
+            let ready = requests.iter().all(|request| {
+                topics
+                    .iter()
+                    .any(|t| t.name == request.name && t.partitions == request.partitions)
+            });
+            if ready {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+fn check_matches(request: &TopicRequest, found: &TopicInfo) -> Result<(), AdminError> {
+    if found.partitions != request.partitions
+        || found.replication_factor != request.replication_factor
+    {
+        return Err(AdminError::Mismatch {
+            name: request.name.clone(),
+            partitions: request.partitions,
+            replication: request.replication_factor,
+            found_partitions: found.partitions,
+            found_replication: found.replication_factor,
+        });
+    }
+    Ok(())
+}
+
+/// Client properties that also apply to an admin client (security and networking).
+fn is_client_wide(key: &str) -> bool {
+    key.starts_with("security.")
+        || key.starts_with("sasl.")
+        || key.starts_with("ssl.")
+        || key.starts_with("socket.")
+        || key == "client.id"
+        || key == "client.dns.lookup"
+        || key == "broker.address.family"
+}

@@ -1,0 +1,3 @@
+//! Talking to a Kafka cluster beyond producing: provisioning topics.
+
+pub mod admin;
