@@ -273,7 +273,7 @@ impl RandomSchema {
             Node::Instant(unit) => {
                 let offset = draw::between(rng, -INSTANT_SPREAD_NS, INSTANT_SPREAD_NS);
                 let instant = context.time_ns.saturating_add(offset);
-                write_long(out, unit.from_nanos(instant));
+                write_long(out, unit.convert(instant));
             }
             Node::UuidText => write_bytes(out, &draw::uuid_text(&draw::uuid_v4(rng))),
             Node::UuidBinary { length_prefixed } => {
@@ -326,7 +326,7 @@ fn write_context(slot: ContextSlot, context: &EventContext, out: &mut Vec<u8>) {
         ContextValue::UserNumber { narrow } => write_long(out, number(context.user, narrow)),
         ContextValue::ProductText => write_prefixed_decimal(out, "", context.product),
         ContextValue::ProductNumber { narrow } => write_long(out, number(context.product, narrow)),
-        ContextValue::Time(unit) => write_long(out, unit.from_nanos(context.time_ns)),
+        ContextValue::Time(unit) => write_long(out, unit.convert(context.time_ns)),
     }
 }
 

@@ -37,7 +37,7 @@ impl TimeUnit {
     /// Each arm divides by a constant, which compiles to a multiplication rather than a
     /// division; this runs for every timestamp written.
     #[inline]
-    pub(super) fn from_nanos(self, nanos: i64) -> i64 {
+    pub(super) fn convert(self, nanos: i64) -> i64 {
         match self {
             TimeUnit::Millis => nanos.div_euclid(1_000_000),
             TimeUnit::Micros => nanos.div_euclid(1_000),
