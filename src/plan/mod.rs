@@ -22,7 +22,7 @@ use chrono::{DateTime, Utc};
 use crate::diagnostics::{Diagnostics, Position, suggestion};
 use crate::encoding::record::RecordEncoder;
 use crate::encoding::schema::load_schema;
-use crate::scenario::{self, Arrivals, FieldBinding, Located, Scenario, SimDuration, Speed};
+use crate::scenario::{self, Arrivals, Located, Scenario, SimDuration, Speed};
 use distribution::{Checker, Distribution, EntityChoice, Unit};
 use fields::{BindingRef, CarryPlan, CarrySource, FunnelView, RecordShape};
 use load::LoadProfile;
@@ -112,7 +112,16 @@ pub struct Plan {
 
 /// Reads, checks and plans the scenario at `path`.
 pub fn plan_file(path: &Path, overrides: &Overrides) -> Result<Plan, Diagnostics> {
-    let read = scenario::read_file(path);
+    match std::fs::read_to_string(path) {
+        Ok(text) => plan_text(path, &text, overrides),
+        Err(_) => Err(scenario::read_file(path).diagnostics),
+    }
+}
+
+/// Checks and plans scenario `text` as if it were the file at `path`: relative schema paths are
+/// resolved against the directory of `path`, and problems name it.
+pub fn plan_text(path: &Path, text: &str, overrides: &Overrides) -> Result<Plan, Diagnostics> {
+    let read = scenario::read_str(path, text);
     let mut diagnostics = read.diagnostics;
     let plan = build(&read.scenario, path, overrides, &mut diagnostics);
     match plan {
@@ -163,7 +172,7 @@ pub fn build(
         });
     let steps = plan_steps(scenario, &topics, &mut cx);
     let load = plan_load(scenario, &steps, &mut cx);
-    check_field_topics(&scenario.fields, &topics, &mut cx);
+    check_field_topics(scenario, &mut cx);
 
     let funnel = compile_funnel(scenario, &topics, &steps, price.is_some(), &mut cx);
 
@@ -429,7 +438,7 @@ fn plan_steps(
         let topic = topics
             .iter()
             .position(|t| t.plan.local_name == step.topic.value);
-        if topic.is_none() {
+        if topic.is_none() && !declared(scenario, &step.topic.value) {
             let message = format!(
                 "{what}: topic `{}` is not declared under `topics`",
                 step.topic.value
@@ -466,6 +475,7 @@ fn plan_steps(
                     check_ratio(ratio, &what, cx);
                     ratio.value
                 }
+                None if step.had_unknown_keys => 0.0,
                 None => {
                     let message = format!("{what}: missing `ratio`");
                     let help = "say which share of the previous step's events lead here, e.g. `ratio: 0.1`";
@@ -482,6 +492,7 @@ fn plan_steps(
                             d
                         })
                 }
+                None if step.had_unknown_keys => None,
                 None => {
                     let message = format!("{what}: missing `delay`");
                     let help = "say how long after the previous step it happens, e.g. \
@@ -500,6 +511,14 @@ fn plan_steps(
         });
     }
     drafts
+}
+
+/// Whether `name` is a key under `topics`, whether or not its entry could be read.
+fn declared(scenario: &Scenario, name: &str) -> bool {
+    scenario
+        .topic_names
+        .iter()
+        .any(|declared| declared.value == name)
 }
 
 fn check_ratio(ratio: &Located<f64>, what: &str, cx: &mut Checker<'_>) {
@@ -563,7 +582,12 @@ fn plan_load(
                 continue;
             }
         };
-        for rate in [from, to] {
+        let rates = if std::ptr::eq(from, to) {
+            vec![from]
+        } else {
+            vec![from, to]
+        };
+        for rate in rates {
             if rate.value < 0.0 || !rate.value.is_finite() {
                 cx.error(rate.at, format!("{what}: a rate cannot be negative"), None);
                 ok = false;
@@ -597,21 +621,19 @@ fn plan_load(
     ok.then(|| LoadProfile::new(arrivals, specs))
 }
 
-fn check_field_topics(bindings: &[FieldBinding], topics: &[PlannedTopic], cx: &mut Checker<'_>) {
-    for binding in bindings {
-        if !topics
-            .iter()
-            .any(|t| t.plan.local_name == binding.topic.value)
-        {
+fn check_field_topics(scenario: &Scenario, cx: &mut Checker<'_>) {
+    for binding in &scenario.fields {
+        if !declared(scenario, &binding.topic.value) {
             let message = format!(
                 "`fields`: topic `{}` is not declared under `topics`",
                 binding.topic.value
             );
-            let help = suggestion(
-                &binding.topic.value,
-                topics.iter().map(|t| t.plan.local_name.as_str()),
+            let names = scenario.topic_names.iter().map(|name| name.value.as_str());
+            cx.error(
+                binding.topic.at,
+                message,
+                Some(suggestion(&binding.topic.value, names)),
             );
-            cx.error(binding.topic.at, message, Some(help));
         }
     }
 }

@@ -170,6 +170,9 @@ pub struct StepSpec {
     pub delay: Option<ValueSource>,
     /// Where the step starts in the file, for problems about the step as a whole.
     pub at: Position,
+    /// Whether the step had keys the reader did not know, already reported; a misspelt
+    /// `ratio` should not also be reported as a missing one.
+    pub had_unknown_keys: bool,
 }
 
 /// How first-step events are spaced within a stage.
@@ -264,6 +267,9 @@ pub struct Scenario {
     pub kafka: Option<KafkaSpec>,
     /// Topics by local name, in file order.
     pub topics: Vec<(Located<String>, TopicSpec)>,
+    /// Every local name under `topics`, including entries that failed to read, so that a
+    /// broken topic is not reported a second time as undeclared wherever it is used.
+    pub topic_names: Vec<Located<String>>,
     pub users: Option<UsersSpec>,
     pub products: Option<ProductsSpec>,
     pub funnel: Vec<StepSpec>,

@@ -69,6 +69,7 @@ pub fn read_str(path: &Path, text: &str) -> ReadScenario {
     let mut reader = Reader {
         file: path,
         diagnostics: Diagnostics::new(),
+        top: None,
     };
     reader.diagnostics.add_source(source.clone());
 
@@ -101,10 +102,13 @@ pub fn read_str(path: &Path, text: &str) -> ReadScenario {
 struct Reader<'a> {
     file: &'a Path,
     diagnostics: Diagnostics,
+    /// The span of the top-level mapping: keys missing there are reported at the file's start.
+    top: Option<marked_yaml::Span>,
 }
 
 impl Reader<'_> {
     fn scenario(&mut self, top: &MarkedMappingNode) -> Scenario {
+        self.top = Some(*top.span());
         self.unknown_keys(top, "the scenario", &TOP_LEVEL_KEYS);
         Scenario {
             name: self.required(top, "name", "the scenario"),
@@ -116,6 +120,10 @@ impl Reader<'_> {
             speed: self.speed(top),
             kafka: self.optional(top, "kafka", "the `kafka` section"),
             topics: self.topics(top),
+            topic_names: top
+                .get_mapping("topics")
+                .map(|section| section.iter().map(|(key, _)| located_key(key)).collect())
+                .unwrap_or_default(),
             users: self.users(top),
             products: self.products(top),
             funnel: self.funnel(top),
@@ -192,7 +200,7 @@ impl Reader<'_> {
             self.missing(
                 top,
                 "products",
-                "say how many products exist, e.g. `{ count: 500 }`",
+                "say how many products exist, e.g. `products: { count: 500 }`",
             );
             return None;
         };
@@ -234,7 +242,7 @@ impl Reader<'_> {
                 self.error(position_of(node), message, None);
                 continue;
             };
-            self.unknown_keys(map, &context, &["step", "topic", "ratio", "delay"]);
+            let unknown = self.unknown_keys(map, &context, &["step", "topic", "ratio", "delay"]);
             let step = self.required(map, "step", &context);
             let topic = self.required(map, "topic", &context);
             let ratio = self.optional(map, "ratio", &context);
@@ -242,12 +250,15 @@ impl Reader<'_> {
                 .get_node("delay")
                 .and_then(|node| self.value_source(node));
             if let (Some(step), Some(topic)) = (step, topic) {
+                let at = first_key_position(map);
+                let had_unknown_keys = unknown > 0;
                 steps.push(StepSpec {
                     step,
                     topic,
                     ratio,
                     delay,
-                    at: position_of(node),
+                    at,
+                    had_unknown_keys,
                 });
             }
         }
@@ -391,22 +402,27 @@ impl Reader<'_> {
         }
     }
 
-    fn unknown_keys(&mut self, map: &MarkedMappingNode, context: &str, known: &[&str]) {
+    /// Reports keys of `map` not in `known` and returns how many there were.
+    fn unknown_keys(&mut self, map: &MarkedMappingNode, context: &str, known: &[&str]) -> usize {
+        let mut count = 0;
         for (key, _) in map.iter() {
             if !known.contains(&key.as_str()) {
                 let message = format!("unknown key `{}` in {context}", key.as_str());
                 let help = suggestion(key.as_str(), known.iter().copied());
                 self.error(scalar_position(key), message, Some(help));
+                count += 1;
             }
         }
+        count
     }
 
     fn missing(&mut self, map: &MarkedMappingNode, key: &str, help: &str) {
-        let at = map
-            .span()
-            .start()
-            .map(|m| Position::new(m.line(), m.column()));
-        let mut diagnostic = Diagnostic::new(self.file, at, format!("missing key `{key}`"));
+        let at = if self.top == Some(*map.span()) {
+            Position::new(1, 1)
+        } else {
+            first_key_position(map)
+        };
+        let mut diagnostic = Diagnostic::new(self.file, Some(at), format!("missing key `{key}`"));
         if !help.is_empty() {
             diagnostic = diagnostic.with_help(help);
         }
@@ -499,6 +515,18 @@ fn describe(
                 (format!("{place}: {message}"), None)
             }
         }
+    }
+}
+
+/// Where a mapping begins for a reader: its first key, or the mapping itself when empty.
+fn first_key_position(map: &MarkedMappingNode) -> Position {
+    match map.iter().next() {
+        Some((key, _)) => scalar_position(key),
+        None => map
+            .span()
+            .start()
+            .map(|m| Position::new(m.line(), m.column()))
+            .unwrap_or_default(),
     }
 }
 
