@@ -83,6 +83,20 @@ impl Distribution {
         mean.clamp(low, high)
     }
 
+    /// The largest value a draw can take, if there is one.
+    pub fn upper_bound(&self) -> Option<f64> {
+        let inherent = match self.shape {
+            Shape::Uniform { max, .. } => Some(max),
+            Shape::UniformInt { max, .. } => Some(max as f64),
+            Shape::Constant(value) => Some(value),
+            _ => None,
+        };
+        match (inherent, self.max) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
     /// Whether every drawn value is a whole number.
     pub fn is_integral(&self) -> bool {
         match self.shape {

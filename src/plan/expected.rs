@@ -61,14 +61,25 @@ impl Expected {
         totals
     }
 
-    /// Events per first-step event across all steps, at the declared ratios.
-    pub fn fan_out(plan: &Plan) -> f64 {
+    /// Events per first-step event across all steps, at the ratios of `stage`.
+    pub fn fan_out(plan: &Plan, stage: usize) -> f64 {
         let mut chain = 1.0;
         let mut total = 1.0;
-        for step in &plan.funnel[1..] {
-            chain *= step.ratio;
+        for step in 1..plan.funnel.len() {
+            chain *= plan.ratio(step, stage);
             total += chain;
         }
         total
+    }
+
+    /// The highest rate of events across all topics, at steady state: each stage's peak
+    /// first-step rate times its fan-out.
+    pub fn peak_rate_all_topics(plan: &Plan) -> f64 {
+        plan.load
+            .stages
+            .iter()
+            .enumerate()
+            .map(|(index, stage)| stage.from.max(stage.to) * Self::fan_out(plan, index))
+            .fold(0.0, f64::max)
     }
 }

@@ -21,6 +21,7 @@ use crate::diagnostics::{Position, suggestion};
 use crate::encoding::binary::{
     write_bool, write_bytes, write_double, write_float, write_long, write_string, write_union_index,
 };
+use crate::encoding::random::{RandomSchema, RandomSchemaError};
 use crate::encoding::record::{
     FieldWriter, KeySource, NumberForm, RecordEncoder, TimeForm, ValueWriter,
 };
@@ -239,7 +240,7 @@ pub fn compile_encoder(
     has_price: bool,
     cx: &mut Checker<'_>,
 ) -> Option<RecordEncoder> {
-    let random = match crate::encoding::random::RandomSchema::new(schema) {
+    let random = match RandomSchema::new(schema) {
         Ok(random) => random,
         Err(error) => {
             let message = format!("record `{}`: {error}", shape.record.name.name());
@@ -275,17 +276,53 @@ pub fn compile_encoder(
         }
     }
 
-    let key_schema = &shape.record.fields[key_field].schema;
-    let is_text = shape.branches(key_schema).iter().any(|(_, s)| is_text(s));
-    let key = KeySource {
-        field: key_field,
-        is_text,
-    };
     ok.then_some(RecordEncoder {
         fields,
-        key,
+        key: key_source(shape, key_field),
         random,
     })
+}
+
+/// An encoder with no bindings: every field gets its default writer (the event's user, product
+/// or time for `user_id`, `product_id` and `timestamp` where the type fits, a random valid value
+/// otherwise). `simrun gen` writes its records with it, so they are built exactly as the
+/// unbound fields of a scenario's records are.
+///
+/// `key_field` must be the index of a top-level field whose type passes [`key_type_ok`].
+pub fn unbound_encoder(
+    shape: &RecordShape<'_>,
+    schema: &Schema,
+    key_field: usize,
+) -> Result<RecordEncoder, RandomSchemaError> {
+    let random = RandomSchema::new(schema)?;
+    let fields = shape
+        .record
+        .fields
+        .iter()
+        .enumerate()
+        .map(|(index, field)| {
+            let (union_branch, value) = default_writer(shape, &field.name, &field.schema, index);
+            FieldWriter {
+                name: field.name.clone(),
+                union_branch,
+                value,
+            }
+        })
+        .collect();
+    Ok(RecordEncoder {
+        fields,
+        key: key_source(shape, key_field),
+        random,
+    })
+}
+
+/// Where the key of a record comes from: field `key_field`, read as text or as a number.
+fn key_source(shape: &RecordShape<'_>, key_field: usize) -> KeySource {
+    let key_schema = &shape.record.fields[key_field].schema;
+    KeySource {
+        field: key_field,
+        is_text: shape.branches(key_schema).iter().any(|(_, s)| is_text(s)),
+    }
 }
 
 /// Whether a key field's type is acceptable: a string or an integer, possibly in a union.

@@ -193,7 +193,7 @@ fn expected(out: &mut String, plan: &Plan) {
         drain(plan)
     );
     let peak = plan.load.peak_rate();
-    let all = peak * Expected::fan_out(plan);
+    let all = Expected::peak_rate_all_topics(plan);
     let _ = writeln!(
         out,
         "peak rate {}/s first-step events, about {}/s across all topics",
@@ -215,14 +215,14 @@ fn drain(plan: &Plan) -> String {
         .funnel
         .iter()
         .filter_map(|s| s.delay.as_ref())
-        .map(|d| d.max)
+        .map(Distribution::upper_bound)
         .sum();
     match bounds {
         Some(seconds) => format!(
             "follow-ups drain for at most {}",
             SimDuration::from_secs_f64(seconds)
         ),
-        None => "follow-ups drain until the last one is due (some delays have no `max`)".into(),
+        None => "follow-ups drain until the last one is due (some delays are unbounded)".into(),
     }
 }
 
