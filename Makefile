@@ -1,14 +1,24 @@
-# Everyday entry points: the test suites and the local Kafka broker they run against.
-# `make help` lists the targets. BOOTSTRAP names the broker (default localhost:9092).
+# Everyday entry points: the test suites, the local Kafka broker they run against, and simrun
+# against that broker. `make help` lists the targets. BOOTSTRAP names the broker (default
+# localhost:9092); SCENARIO names the scenario of `create-topics` and `run`.
 
 BOOTSTRAP ?= localhost:9092
+SCENARIO ?= scenarios/black-friday.yaml
 export BOOTSTRAP
 
 CARGO ?= cargo
 KAFKA := scripts/kafka-local.sh
 
-.PHONY: help kafka-up kafka-down kafka-status kafka-logs kafka-clean \
-	unit-test integration-test test
+# The release binary, built once by cargo (which does nothing when it is up to date) and then
+# called directly. CARGO_TARGET_DIR moves it, as it moves every cargo build.
+TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
+SIMRUN := $(TARGET_DIR)/release/simrun
+
+SMOKE_SCENARIO := scenarios/smoke.yaml
+SMOKE_REPORT := $(TARGET_DIR)/smoke-report.json
+
+.PHONY: help kafka-up kafka-down kafka-status kafka-logs kafka-clean build \
+	create-topics list-topics topics run smoke unit-test integration-test test
 
 help:
 	@echo "targets:"
@@ -17,10 +27,16 @@ help:
 	@echo "  kafka-status      tell whether a broker answers on $(BOOTSTRAP)"
 	@echo "  kafka-logs        show the end of the local broker's log"
 	@echo "  kafka-clean       stop the local broker and wipe its data and logs"
-	@echo "  unit-test         cargo test"
-	@echo "  integration-test  ensure a broker, then cargo test --test integration"
-	@echo "  test              unit-test, then integration-test, against a broker; one started"
-	@echo "                    for them is stopped afterwards"
+	@echo "  build             build the release binary, $(SIMRUN)"
+	@echo "  create-topics     create the topics of SCENARIO (default $(SCENARIO))"
+	@echo "  list-topics       list every topic on $(BOOTSTRAP)"
+	@echo "  topics            create-topics, then list-topics"
+	@echo "  run               run SCENARIO against $(BOOTSTRAP)"
+	@echo "  smoke             broker up if needed, then run $(SMOKE_SCENARIO) and verify it"
+	@echo "  unit-test         cargo test: no broker needed"
+	@echo "  integration-test  ensure a broker, then the tests against it (tests/integration)"
+	@echo "  test              unit-test, then integration-test; a broker started for them is"
+	@echo "                    stopped afterwards"
 
 kafka-up:
 	@$(KAFKA) up
@@ -37,22 +53,42 @@ kafka-logs:
 kafka-clean:
 	@$(KAFKA) clean
 
+build:
+	$(CARGO) build --release --bin simrun
+
+create-topics: build
+	$(SIMRUN) topics create $(SCENARIO) -b $(BOOTSTRAP)
+
+list-topics: build
+	$(SIMRUN) topics list -b $(BOOTSTRAP)
+
+topics: create-topics list-topics
+
+run: build
+	$(SIMRUN) run $(SCENARIO) -b $(BOOTSTRAP)
+
+# The quickest end-to-end check: five seconds of traffic through all three steps, then every
+# verify check on what landed, against the run's report.
+smoke: kafka-up build
+	$(SIMRUN) topics create $(SMOKE_SCENARIO) -b $(BOOTSTRAP)
+	$(SIMRUN) run $(SMOKE_SCENARIO) -b $(BOOTSTRAP) --report $(SMOKE_REPORT)
+	$(SIMRUN) verify $(SMOKE_SCENARIO) -b $(BOOTSTRAP) --report $(SMOKE_REPORT)
+
 unit-test:
 	$(CARGO) test
 
 integration-test: kafka-up
-	$(CARGO) test --test integration
+	$(CARGO) test --features integration-tests --test integration
 
-# Starts a broker only when none answers, and stops it again afterwards, pass or fail. It is
-# started before the unit tests too, since plain `cargo test` also builds and runs tests/.
-test:
+# The unit tests need no broker. One is started for the integration tests only when none
+# answers, and stopped again afterwards, pass or fail.
+test: unit-test
 	@started=no; \
 	if ! $(KAFKA) status >/dev/null; then \
 		$(KAFKA) up || exit 1; \
 		started=yes; \
 	fi; \
 	status=0; \
-	{ $(MAKE) --no-print-directory unit-test && \
-		$(MAKE) --no-print-directory integration-test; } || status=$$?; \
+	$(MAKE) --no-print-directory integration-test || status=$$?; \
 	if [ $$started = yes ]; then $(KAFKA) down; fi; \
 	exit $$status

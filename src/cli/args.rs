@@ -25,6 +25,12 @@ pub enum Command {
     Plan(PlanArgs),
     /// Check scenario files and their schemas, reporting every problem.
     Validate(ValidateArgs),
+    /// Create, list or describe a scenario's topics on a Kafka cluster.
+    Topics(super::topics::TopicsArgs),
+    /// Print a topic's records as JSON Lines decoded from Avro.
+    Tail(super::tail::TailArgs),
+    /// Check what a run of a scenario left on Kafka: counts, partitions, funnel, schemas.
+    Verify(super::verify::VerifyArgs),
 }
 
 /// Values that override the scenario file.

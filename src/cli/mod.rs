@@ -5,6 +5,10 @@
 //! stderr; diagnostics for debugging through `tracing` (`RUST_LOG=simrun=debug`).
 
 pub mod args;
+mod broker;
+pub mod tail;
+pub mod topics;
+pub mod verify;
 
 use std::io::Write as _;
 use std::process::ExitCode;
@@ -41,6 +45,9 @@ pub fn main_with_args(args: Vec<std::ffi::OsString>) -> ExitCode {
         Command::Run(args) => run_command(args),
         Command::Plan(args) => plan_command(args),
         Command::Validate(args) => validate_command(args),
+        Command::Topics(args) => topics::run(args),
+        Command::Tail(args) => tail::run(args),
+        Command::Verify(args) => verify::run(args),
     }
 }
 

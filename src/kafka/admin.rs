@@ -1,15 +1,21 @@
-//! Topic provisioning through the Kafka admin API.
+//! Topic provisioning and inspection through the Kafka admin API.
 //!
 //! simrun creates the topics a scenario declares, with the planned partitions, replication
 //! factor and configuration, and leaves matching topics alone. An existing topic whose partition
 //! count or replication factor differs is an error rather than a warning: records keyed by user
 //! are only co-partitioned across topics when partition counts agree, and stream joins depend on
-//! that.
+//! that. A differing configuration of an existing topic is only reported: simrun never alters
+//! topics it did not create.
+//!
+//! The same connection lists topics and describes them (partitions, leaders, replicas and the
+//! configuration entries that differ from Kafka's defaults) for `simrun topics`.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::admin::{
+    AdminClient, AdminOptions, ConfigSource, NewTopic, ResourceSpecifier, TopicReplication,
+};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::config::ClientConfig;
 use rdkafka::error::RDKafkaErrorCode;
@@ -17,10 +23,27 @@ use rdkafka::error::RDKafkaErrorCode;
 /// A topic as a scenario wants it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TopicRequest {
+    /// The Kafka topic name.
     pub name: String,
     pub partitions: i32,
     pub replication_factor: i32,
+    /// Topic configuration entries to set on creation (`retention.ms` and the like).
     pub config: BTreeMap<String, String>,
+}
+
+impl TopicRequest {
+    /// The request for each topic of `plan`, in the plan's order.
+    pub fn of_plan(plan: &crate::plan::Plan) -> Vec<TopicRequest> {
+        plan.topics
+            .iter()
+            .map(|topic| TopicRequest {
+                name: topic.name.clone(),
+                partitions: topic.partitions,
+                replication_factor: topic.replication_factor,
+                config: topic.config.clone(),
+            })
+            .collect()
+    }
 }
 
 /// A topic as the cluster has it.
@@ -28,7 +51,38 @@ pub struct TopicRequest {
 pub struct TopicInfo {
     pub name: String,
     pub partitions: i32,
+    /// Replicas of the first partition, which Kafka keeps equal for all of them.
     pub replication_factor: i32,
+}
+
+/// One partition as the cluster has it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PartitionInfo {
+    pub id: i32,
+    /// The broker leading the partition; -1 while it has no leader.
+    pub leader: i32,
+    pub replicas: Vec<i32>,
+    /// The replicas in sync with the leader.
+    pub in_sync: Vec<i32>,
+}
+
+/// A configuration entry whose value is not Kafka's built-in default.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConfigSetting {
+    pub name: String,
+    pub value: String,
+    /// Where the value comes from: `topic`, `broker` (its static or dynamic configuration) or
+    /// `cluster` (the dynamic default of all brokers).
+    pub source: &'static str,
+}
+
+/// A topic in detail, for `simrun topics describe`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TopicDescription {
+    pub name: String,
+    pub partitions: Vec<PartitionInfo>,
+    /// Entries that differ from Kafka's defaults, sorted by name.
+    pub config: Vec<ConfigSetting>,
 }
 
 /// What provisioning did for one topic.
@@ -65,6 +119,8 @@ pub enum AdminError {
     },
     #[error("cannot create topic {name}: {reason}")]
     Create { name: String, reason: String },
+    #[error("cannot read the configuration of topic {name}: {reason}")]
+    Describe { name: String, reason: String },
     #[error("kafka admin client: {0}")]
     Client(String),
 }
@@ -196,6 +252,110 @@ impl Admin {
         Ok(outcome)
     }
 
+    /// Describes the topics `names`, in that order; `None` for a topic the cluster lacks.
+    pub fn describe(&self, names: &[String]) -> Result<Vec<Option<TopicDescription>>, AdminError> {
+        let timeout = crate::sink::kafka::CONNECT_TIMEOUT;
+        let metadata = self
+            .client
+            .inner()
+            .fetch_metadata(None, timeout)
+            .map_err(|error| AdminError::Unreachable {
+                servers: self.servers.clone(),
+                timeout,
+                reason: error.to_string(),
+            })?;
+
+        // Partitions from the metadata, configuration from the brokers.
+        let found: Vec<Option<Vec<PartitionInfo>>> = names
+            .iter()
+            .map(|name| {
+                let topic = metadata.topics().iter().find(|t| t.name() == name)?;
+                let mut partitions: Vec<PartitionInfo> = topic
+                    .partitions()
+                    .iter()
+                    .map(|p| PartitionInfo {
+                        id: p.id(),
+                        leader: p.leader(),
+                        replicas: p.replicas().to_vec(),
+                        in_sync: p.isr().to_vec(),
+                    })
+                    .collect();
+                partitions.sort_by_key(|p| p.id);
+                Some(partitions)
+            })
+            .collect();
+        let existing: Vec<String> = names
+            .iter()
+            .zip(&found)
+            .filter(|(_, partitions)| partitions.is_some())
+            .map(|(name, _)| name.clone())
+            .collect();
+        let mut configs = self.configs(&existing)?.into_iter();
+
+        Ok(names
+            .iter()
+            .zip(found)
+            .map(|(name, partitions)| {
+                Some(TopicDescription {
+                    name: name.clone(),
+                    partitions: partitions?,
+                    config: configs.next().unwrap_or_default(),
+                })
+            })
+            .collect())
+    }
+
+    /// The configuration entries of each topic in `names` that differ from Kafka's defaults.
+    pub fn configs(&self, names: &[String]) -> Result<Vec<Vec<ConfigSetting>>, AdminError> {
+        if names.is_empty() {
+            return Ok(Vec::new());
+        }
+        let resources: Vec<ResourceSpecifier<'_>> = names
+            .iter()
+            .map(|name| ResourceSpecifier::Topic(name))
+            .collect();
+        let options = AdminOptions::new().request_timeout(Some(ADMIN_TIMEOUT));
+        let results = self
+            .runtime
+            .block_on(self.client.describe_configs(&resources, &options))
+            .map_err(|e| AdminError::Client(e.to_string()))?;
+
+        names
+            .iter()
+            .zip(results)
+            .map(|(name, result)| {
+                let resource = result.map_err(|code| AdminError::Describe {
+                    name: name.clone(),
+                    reason: code.to_string(),
+                })?;
+                let mut settings: Vec<ConfigSetting> = resource
+                    .entries
+                    .into_iter()
+                    .filter_map(|entry| {
+                        let source = match entry.source {
+                            ConfigSource::DynamicTopic => "topic",
+                            ConfigSource::StaticBroker | ConfigSource::DynamicBroker => "broker",
+                            ConfigSource::DynamicDefaultBroker => "cluster",
+                            ConfigSource::Default | ConfigSource::Unknown => return None,
+                        };
+                        let value = if entry.is_sensitive {
+                            "(sensitive)".to_string()
+                        } else {
+                            entry.value.unwrap_or_default()
+                        };
+                        Some(ConfigSetting {
+                            name: entry.name,
+                            value,
+                            source,
+                        })
+                    })
+                    .collect();
+                settings.sort_by(|a, b| a.name.cmp(&b.name));
+                Ok(settings)
+            })
+            .collect()
+    }
+
     /// Waits until new topics show all their partitions in metadata, so producing to them does
     /// not start with unknown-partition errors.
     fn wait_for_metadata(&self, requests: &[TopicRequest]) {
@@ -215,7 +375,8 @@ impl Admin {
     }
 }
 
-fn check_matches(request: &TopicRequest, found: &TopicInfo) -> Result<(), AdminError> {
+/// Checks that an existing topic has the partitions and replication factor a request plans.
+pub fn check_matches(request: &TopicRequest, found: &TopicInfo) -> Result<(), AdminError> {
     if found.partitions != request.partitions
         || found.replication_factor != request.replication_factor
     {
@@ -231,7 +392,7 @@ fn check_matches(request: &TopicRequest, found: &TopicInfo) -> Result<(), AdminE
 }
 
 /// Client properties that also apply to an admin client (security and networking).
-fn is_client_wide(key: &str) -> bool {
+pub(crate) fn is_client_wide(key: &str) -> bool {
     key.starts_with("security.")
         || key.starts_with("sasl.")
         || key.starts_with("ssl.")
