@@ -219,7 +219,9 @@ logged_start() {
     local offset=$1 log=$LOG_DIR/server.log
     [[ -f $log ]] || return 1
     (($(stat -c %s "$log") >= offset)) || offset=0
-    tail -c +$((offset + 1)) "$log" | grep -q 'Kafka Server started'
+    # grep reads to the end: `grep -q` would stop at the first match and kill tail with SIGPIPE,
+    # which pipefail turns into a failure once the log outgrows a pipe's buffer.
+    tail -c +$((offset + 1)) "$log" | grep -F 'Kafka Server started' >/dev/null
 }
 
 # Waits until a broker answers. Given the pid of a local broker and the size its log had when
