@@ -108,7 +108,7 @@ fn read(
     let names: Vec<&str> = plan.topics.iter().map(|t| t.name.as_str()).collect();
     let partitions = names
         .iter()
-        .map(|name| reader.partitions(Some(name)))
+        .map(|name| reader.partitions(name))
         .collect::<Result<Vec<i32>, _>>()?;
     reader.assign(&names, start, true)?;
 

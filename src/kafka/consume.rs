@@ -14,6 +14,7 @@ use rdkafka::config::{ClientConfig, RDKafkaLogLevel};
 use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::Message;
+use rdkafka::metadata::Metadata;
 use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
 
 use super::admin::is_client_wide;
@@ -155,33 +156,33 @@ impl Reader {
             remaining: None,
             last_progress: Instant::now(),
         };
-        reader.partitions(None)?;
+        reader.metadata(None)?;
         Ok(reader)
     }
 
-    /// The partition count of `topic`, or of every topic when `None` (then the count of
-    /// topics, which only serves as a reachability check).
-    pub fn partitions(&self, topic: Option<&str>) -> Result<i32, ConsumeError> {
-        let metadata = self
-            .consumer
+    /// The partition count of `topic`.
+    pub fn partitions(&self, topic: &str) -> Result<i32, ConsumeError> {
+        let metadata = self.metadata(Some(topic))?;
+        match metadata.topics().iter().find(|t| t.name() == topic) {
+            Some(found) if found.error().is_none() && !found.partitions().is_empty() => {
+                Ok(found.partitions().len() as i32)
+            }
+            _ => Err(ConsumeError::UnknownTopic {
+                topic: topic.to_string(),
+                servers: self.servers.clone(),
+            }),
+        }
+    }
+
+    /// The cluster's metadata about `topic`, or about every topic.
+    fn metadata(&self, topic: Option<&str>) -> Result<Metadata, ConsumeError> {
+        self.consumer
             .fetch_metadata(topic, CONNECT_TIMEOUT)
             .map_err(|error| ConsumeError::Unreachable {
                 servers: self.servers.clone(),
                 timeout: CONNECT_TIMEOUT,
                 reason: error.to_string(),
-            })?;
-        let Some(name) = topic else {
-            return Ok(metadata.topics().len() as i32);
-        };
-        match metadata.topics().iter().find(|t| t.name() == name) {
-            Some(found) if found.error().is_none() && !found.partitions().is_empty() => {
-                Ok(found.partitions().len() as i32)
-            }
-            _ => Err(ConsumeError::UnknownTopic {
-                topic: name.to_string(),
-                servers: self.servers.clone(),
-            }),
-        }
+            })
     }
 
     /// Assigns every partition of `topics` from `start`. A `bounded` read ends at the end
@@ -195,7 +196,7 @@ impl Reader {
         let mut assignment = TopicPartitionList::new();
         let mut remaining = HashMap::new();
         for topic in topics {
-            let partitions = self.partitions(Some(topic))?;
+            let partitions = self.partitions(topic)?;
             for partition in 0..partitions {
                 let (low, high) = self
                     .consumer
