@@ -7,6 +7,8 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use chrono::{DateTime, SubsecRound, Utc};
+use rdkafka::admin::{AdminClient, AdminOptions};
+use rdkafka::client::DefaultClientContext;
 use rdkafka::config::ClientConfig;
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 use simrun::kafka::consume::{ConsumedRecord, Reader, StartAt};
@@ -20,11 +22,40 @@ pub fn bootstrap() -> String {
 }
 
 /// A copy of tests/integration/scenario.yaml whose topics belong to one test alone.
+///
+/// Its topics are deleted when it is dropped, unless the test failed: then they stay, to be
+/// looked at with `simrun tail` or `simrun verify`.
 pub struct Scenario {
     _dir: tempfile::TempDir,
     pub path: PathBuf,
     /// The seed and start every run of this copy uses.
     pub resolved: Resolved,
+}
+
+impl Drop for Scenario {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            return;
+        }
+        let names: Vec<String> = self.plan().topics.iter().map(|t| t.name.clone()).collect();
+        delete_topics(&names);
+    }
+}
+
+/// Deletes topics, as far as they exist.
+fn delete_topics(names: &[String]) {
+    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap())
+        .create()
+        .expect("an admin client");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(30)));
+    let deleted = runtime.block_on(admin.delete_topics(&names, &options));
+    deleted.expect("the broker answers a deletion");
 }
 
 impl Scenario {
