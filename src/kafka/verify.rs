@@ -388,7 +388,7 @@ fn locate(record: &ConsumedRecord) -> String {
     )
 }
 
-/// The record fields that name a step's user and product, and whether each is text.
+/// The record fields that name a step's user and product.
 #[derive(Clone, Copy, Debug, Default)]
 struct Carriers<'p> {
     user: Option<&'p str>,
