@@ -31,6 +31,7 @@ use super::binary::{
     write_bool, write_bytes, write_double, write_float, write_int, write_long,
     write_prefixed_decimal, write_union_index,
 };
+use super::record::{format_uuid, uuid_v4};
 use compile::{ContextSlot, ContextValue, Node};
 pub use compile::{Field, NodeId};
 
@@ -275,9 +276,12 @@ impl RandomSchema {
                 let instant = context.time_ns.saturating_add(offset);
                 write_long(out, unit.convert(instant));
             }
-            Node::UuidText => write_bytes(out, &draw::uuid_text(&draw::uuid_v4(rng))),
+            Node::UuidText => {
+                let mut text = [0u8; 36];
+                write_bytes(out, format_uuid(&uuid_v4(rng), &mut text));
+            }
             Node::UuidBinary { length_prefixed } => {
-                let bytes = draw::uuid_v4(rng);
+                let bytes = uuid_v4(rng);
                 if *length_prefixed {
                     write_bytes(out, &bytes);
                 } else {

@@ -1,26 +1,14 @@
-//! Small, portable draws: integers in a range, readable words, UUIDs and decimal bytes.
+//! Small, portable draws: integers in a range, readable words and decimal bytes.
 //!
 //! Everything here uses only `next_u32`/`next_u64`/`fill_bytes` of the generator and integer
 //! arithmetic, so a seed gives the same values on every platform and with every version of
-//! `rand` that keeps the generator's output sequence.
+//! `rand` that keeps the generator's output sequence. Uniform integers come from
+//! [`crate::sim::rng::below`] and UUIDs from [`crate::encoding::record::uuid_v4`], so that
+//! scenario fields and random fields draw them the same way.
 
 use rand::Rng;
 
-/// A uniform integer in `0..n` without bias (multiply, and reject the few uneven products).
-///
-/// `n` must not be zero.
-#[inline]
-pub(super) fn below<R: Rng + ?Sized>(rng: &mut R, n: u64) -> u64 {
-    debug_assert!(n > 0, "an empty range has no values");
-    let mut product = u128::from(rng.next_u64()) * u128::from(n);
-    if (product as u64) < n {
-        let threshold = n.wrapping_neg() % n;
-        while (product as u64) < threshold {
-            product = u128::from(rng.next_u64()) * u128::from(n);
-        }
-    }
-    (product >> 64) as u64
-}
+pub(super) use crate::sim::rng::below;
 
 /// A uniform integer in `low..=high`.
 #[inline]
@@ -54,32 +42,6 @@ pub(super) fn word<'a, R: Rng + ?Sized>(rng: &mut R, buffer: &'a mut [u8; WORD_M
         buffer[2 * syllable + 1] = VOWELS[draw % 5];
     }
     &buffer[..2 * syllables]
-}
-
-/// Sixteen random bytes shaped as a version 4, RFC 4122 variant UUID.
-pub(super) fn uuid_v4<R: Rng + ?Sized>(rng: &mut R) -> [u8; 16] {
-    let mut bytes = [0u8; 16];
-    rng.fill_bytes(&mut bytes);
-    bytes[6] = (bytes[6] & 0x0f) | 0x40;
-    bytes[8] = (bytes[8] & 0x3f) | 0x80;
-    bytes
-}
-
-/// The canonical lowercase `8-4-4-4-12` text of a UUID.
-pub(super) fn uuid_text(bytes: &[u8; 16]) -> [u8; 36] {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-
-    let mut text = [b'-'; 36];
-    let mut at = 0;
-    for (index, byte) in bytes.iter().enumerate() {
-        if matches!(index, 4 | 6 | 8 | 10) {
-            at += 1;
-        }
-        text[at] = HEX[usize::from(byte >> 4)];
-        text[at + 1] = HEX[usize::from(byte & 0x0f)];
-        at += 2;
-    }
-    text
 }
 
 /// The shortest big-endian two's-complement form of `value` (at least one byte).
@@ -128,17 +90,6 @@ mod tests {
     use rand_pcg::Pcg64Mcg;
 
     #[test]
-    fn below_covers_its_range_and_nothing_else() {
-        let mut rng = Pcg64Mcg::new(1);
-        let mut seen = [0u32; 7];
-        for _ in 0..7_000 {
-            seen[below(&mut rng, 7) as usize] += 1;
-        }
-        assert!(seen.iter().all(|&count| count > 800), "{seen:?}");
-        assert_eq!(below(&mut rng, 1), 0);
-    }
-
-    #[test]
     fn between_includes_both_ends_and_handles_the_full_range() {
         let mut rng = Pcg64Mcg::new(2);
         let draws: Vec<i64> = (0..200).map(|_| between(&mut rng, -2, 2)).collect();
@@ -156,18 +107,6 @@ mod tests {
             assert!((4..=WORD_MAX).contains(&word.len()), "{word:?}");
             assert!(word.iter().all(u8::is_ascii_lowercase));
         }
-    }
-
-    #[test]
-    fn uuids_are_version_4_in_canonical_text() {
-        let mut rng = Pcg64Mcg::new(4);
-        let bytes = uuid_v4(&mut rng);
-        let text = uuid_text(&bytes);
-        let text = std::str::from_utf8(&text).unwrap();
-        let parsed = apache_avro::Uuid::parse_str(text).unwrap();
-        assert_eq!(parsed.as_bytes(), &bytes);
-        assert_eq!(parsed.get_version_num(), 4);
-        assert_eq!(parsed.to_string(), text);
     }
 
     #[test]
