@@ -14,12 +14,16 @@
 //! - [`report`]: what happened, for people (stderr) and for machines (JSON);
 //! - [`run`]: the loop that paces the simulation into a sink.
 //!
+//! [`generate`] is `simrun gen`: records of any one schema, paced into one topic, built by the
+//! same encoder as the fields a scenario leaves unbound.
+//!
 //! [`kafka`] provisions topics; [`diagnostics`] renders problems. The `simrun` binary is a thin
 //! shell over [`cli`].
 
 pub mod cli;
 pub mod diagnostics;
 pub mod encoding;
+pub mod generate;
 pub mod kafka;
 pub mod plan;
 pub mod report;

@@ -7,15 +7,17 @@
 //! `--max-events`, Ctrl-C, or a closed standard output; whatever was handed to the sink is then
 //! flushed, so the report accounts for every record.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use apache_avro::Schema;
 use chrono::{DateTime, Utc};
 
 use crate::kafka::admin::{Admin, AdminError, Provisioned, TopicRequest};
-use crate::plan::Plan;
+use crate::plan::{Plan, TopicPlan};
 use crate::report::progress::Progress;
 use crate::report::{Outcome, RunReport, Tally, TopicReport};
 use crate::scenario::Speed;
@@ -88,11 +90,7 @@ impl Resolved {
     /// Takes the plan's seed and start, or picks them now.
     pub fn of(plan: &Plan) -> Self {
         let start = plan.start.unwrap_or_else(Utc::now);
-        let seed = plan.seed.unwrap_or_else(|| {
-            // No seed given: one from the clock, reported so the run can be replayed.
-            let nanos = Utc::now().timestamp_nanos_opt().unwrap_or_default() as u64;
-            nanos ^ u64::from(std::process::id()).rotate_left(32)
-        });
+        let seed = plan.seed.unwrap_or_else(seed_from_clock);
         Resolved { seed, start }
     }
 
@@ -101,10 +99,50 @@ impl Resolved {
     }
 }
 
+/// A seed for a run given none, from the clock and the process id. Runs report the seed they
+/// used, so that such a run can be replayed.
+pub fn seed_from_clock() -> u64 {
+    let nanos = Utc::now().timestamp_nanos_opt().unwrap_or_default() as u64;
+    nanos ^ u64::from(std::process::id()).rotate_left(32)
+}
+
 /// Runs `plan` into the sink `options` name and reports what happened.
 pub fn run(plan: &Plan, resolved: Resolved, options: &RunOptions) -> Result<RunReport, RunError> {
     let mut sink = open_sink(plan, resolved.seed, options)?;
     Ok(drive(plan, resolved, options, sink.as_mut()))
+}
+
+/// A topic as a sink sees it: its name and schema, and how to create it on Kafka.
+#[derive(Clone, Copy, Debug)]
+pub struct SinkTopic<'a> {
+    pub name: &'a str,
+    pub schema: &'a Schema,
+    pub partitions: i32,
+    pub replication_factor: i32,
+    /// Topic configuration set when the topic is created.
+    pub config: &'a BTreeMap<String, String>,
+}
+
+impl<'a> SinkTopic<'a> {
+    /// The sink's view of a planned topic.
+    pub fn of(topic: &'a TopicPlan) -> Self {
+        SinkTopic {
+            name: &topic.name,
+            schema: &topic.schema,
+            partitions: topic.partitions,
+            replication_factor: topic.replication_factor,
+            config: &topic.config,
+        }
+    }
+
+    fn request(&self) -> TopicRequest {
+        TopicRequest {
+            name: self.name.to_string(),
+            partitions: self.partitions,
+            replication_factor: self.replication_factor,
+            config: self.config.clone(),
+        }
+    }
 }
 
 /// Opens the sink a run asked for, creating Kafka topics first where needed.
@@ -113,38 +151,46 @@ pub fn open_sink<'p>(
     seed: u64,
     options: &RunOptions,
 ) -> Result<Box<dyn Sink + 'p>, RunError> {
-    let names: Vec<String> = plan.topics.iter().map(|t| t.name.clone()).collect();
-    let mut properties: Vec<(String, String)> = plan
+    let topics: Vec<SinkTopic<'p>> = plan.topics.iter().map(SinkTopic::of).collect();
+    let properties: Vec<(String, String)> = plan
         .kafka
         .producer
         .iter()
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
+    open_topics(&topics, properties, seed, options)
+}
+
+/// Opens the sink `options` name for `topics`, creating them first on Kafka unless told not to.
+///
+/// Records name their topic by its index in `topics`. `properties` are producer properties
+/// that `options.properties` (`-X`) override; `seed` fixes the sync markers of `avro-files`.
+pub fn open_topics<'a>(
+    topics: &[SinkTopic<'a>],
+    mut properties: Vec<(String, String)>,
+    seed: u64,
+    options: &RunOptions,
+) -> Result<Box<dyn Sink + 'a>, RunError> {
     properties.extend(options.properties.iter().cloned());
 
-    let sink: Box<dyn Sink + 'p> = match options.sink {
-        SinkKind::Null => Box::new(NullSink::new(plan.topics.len())),
+    let sink: Box<dyn Sink + 'a> = match options.sink {
+        SinkKind::Null => Box::new(NullSink::new(topics.len())),
         SinkKind::Stdout => {
-            let topics = plan.topics.iter().map(|t| StdoutTopic {
-                name: &t.name,
-                schema: &t.schema,
+            let topics = topics.iter().map(|t| StdoutTopic {
+                name: t.name,
+                schema: t.schema,
             });
             Box::new(JsonLinesSink::stdout(topics.collect()))
         }
         SinkKind::AvroFiles => {
             let dir = options.out.as_deref().ok_or(RunError::MissingOut)?;
-            let topics: Vec<(&str, &apache_avro::Schema)> = plan
-                .topics
-                .iter()
-                .map(|t| (t.name.as_str(), &t.schema))
-                .collect();
+            let topics: Vec<(&str, &Schema)> = topics.iter().map(|t| (t.name, t.schema)).collect();
             Box::new(AvroFilesSink::create(dir, &topics, seed)?)
         }
         SinkKind::Embedded => {
-            let topics: Vec<(String, i32)> = plan
-                .topics
+            let topics: Vec<(String, i32)> = topics
                 .iter()
-                .map(|t| (t.name.clone(), t.partitions))
+                .map(|t| (t.name.to_string(), t.partitions))
                 .collect();
             Box::new(KafkaSink::embedded(properties, &topics)?)
         }
@@ -154,12 +200,13 @@ pub fn open_sink<'p>(
                 .clone()
                 .unwrap_or_else(|| "localhost:9092".into());
             if options.create_topics {
-                provision(plan, &servers, &properties)?;
+                provision_topics(topics, &servers, &properties)?;
             }
             let kafka = KafkaOptions {
                 bootstrap_servers: servers,
                 properties,
             };
+            let names = topics.iter().map(|t| t.name.to_string()).collect();
             Box::new(KafkaSink::connect(&kafka, names)?)
         }
     };
@@ -172,17 +219,18 @@ pub fn provision(
     servers: &str,
     properties: &[(String, String)],
 ) -> Result<Vec<(String, Provisioned)>, AdminError> {
+    let topics: Vec<SinkTopic<'_>> = plan.topics.iter().map(SinkTopic::of).collect();
+    provision_topics(&topics, servers, properties)
+}
+
+/// Creates `topics` on `servers`, leaving matching ones alone.
+pub fn provision_topics(
+    topics: &[SinkTopic<'_>],
+    servers: &str,
+    properties: &[(String, String)],
+) -> Result<Vec<(String, Provisioned)>, AdminError> {
     let admin = Admin::connect(servers, properties)?;
-    let requests: Vec<TopicRequest> = plan
-        .topics
-        .iter()
-        .map(|t| TopicRequest {
-            name: t.name.clone(),
-            partitions: t.partitions,
-            replication_factor: t.replication_factor,
-            config: t.config.clone(),
-        })
-        .collect();
+    let requests: Vec<TopicRequest> = topics.iter().map(SinkTopic::request).collect();
     let outcome = admin.ensure(&requests)?;
     for (name, provisioned) in &outcome {
         match provisioned {

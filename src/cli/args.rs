@@ -25,6 +25,8 @@ pub enum Command {
     Plan(PlanArgs),
     /// Check scenario files and their schemas, reporting every problem.
     Validate(ValidateArgs),
+    /// Generate records of one Avro schema into one topic, at a fixed interval.
+    Gen(super::r#gen::GenArgs),
     /// Create, list or describe a scenario's topics on a Kafka cluster.
     Topics(super::topics::TopicsArgs),
     /// Print a topic's records as JSON Lines decoded from Avro.
@@ -119,7 +121,8 @@ fn parse_speed(text: &str) -> Result<Speed, String> {
     text.parse()
 }
 
-fn parse_start(text: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
+/// Reads an RFC 3339 time, as `--start` takes it.
+pub fn parse_start(text: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
     chrono::DateTime::parse_from_rfc3339(text)
         .map(|time| time.with_timezone(&chrono::Utc))
         .map_err(|error| {

@@ -6,6 +6,7 @@
 
 pub mod args;
 mod broker;
+pub mod r#gen;
 pub mod tail;
 pub mod topics;
 pub mod verify;
@@ -45,6 +46,7 @@ pub fn main_with_args(args: Vec<std::ffi::OsString>) -> ExitCode {
         Command::Run(args) => run_command(args),
         Command::Plan(args) => plan_command(args),
         Command::Validate(args) => validate_command(args),
+        Command::Gen(args) => r#gen::run(args),
         Command::Topics(args) => topics::run(args),
         Command::Tail(args) => tail::run(args),
         Command::Verify(args) => verify::run(args),
@@ -192,7 +194,13 @@ fn run_command(args: RunArgs) -> ExitCode {
 }
 
 /// The first Ctrl-C stops generation and lets the run flush; a second one quits at once.
+///
+/// Returns once the handler is in place, so that a Ctrl-C however early is never the default
+/// one that kills the process before it flushes.
 fn install_interrupt_handler(stop: Arc<AtomicBool>) {
+    use std::task::Poll;
+
+    let (ready, in_place) = std::sync::mpsc::channel();
     let spawned = std::thread::Builder::new()
         .name("simrun-signals".into())
         .spawn(move || {
@@ -203,7 +211,15 @@ fn install_interrupt_handler(stop: Arc<AtomicBool>) {
                 return;
             };
             runtime.block_on(async move {
-                if tokio::signal::ctrl_c().await.is_ok() {
+                // Tokio installs the handler when the future is first polled.
+                let mut first = std::pin::pin!(tokio::signal::ctrl_c());
+                let polled = std::future::poll_fn(|cx| Poll::Ready(first.as_mut().poll(cx))).await;
+                let _ = ready.send(());
+                let first = match polled {
+                    Poll::Ready(result) => result,
+                    Poll::Pending => first.await,
+                };
+                if first.is_ok() {
                     stop.store(true, Ordering::Relaxed);
                     eprintln!(
                         "\nsimrun: stopping; flushing what is in flight (Ctrl-C again to quit now)"
@@ -214,7 +230,11 @@ fn install_interrupt_handler(stop: Arc<AtomicBool>) {
                 }
             });
         });
-    if let Err(error) = spawned {
-        tracing::warn!(%error, "cannot watch for Ctrl-C");
+    match spawned {
+        // `recv` fails only when the thread could not start its runtime: there is no handler.
+        Ok(_) => {
+            let _ = in_place.recv();
+        }
+        Err(error) => tracing::warn!(%error, "cannot watch for Ctrl-C"),
     }
 }

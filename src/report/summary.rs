@@ -1,22 +1,21 @@
 //! The end-of-run summary, written to stderr for people.
+//!
+//! The delivery table ([`delivery`]) is shared with `simrun gen`, whose summary is that table
+//! under a line of its own.
 
 use std::fmt::Write as _;
 
-use super::{Outcome, RunReport};
+use super::{Outcome, RunReport, TopicReport};
 
 /// Renders `report` as a few aligned tables.
 pub fn render(report: &RunReport) -> String {
     let mut out = String::new();
-    let outcome = match report.outcome {
-        Outcome::Completed => "completed",
-        Outcome::MaxEvents => "stopped at --max-events",
-        Outcome::Interrupted => "interrupted",
-        Outcome::OutputClosed => "stopped: standard output was closed",
-    };
     let _ = writeln!(
         out,
-        "simrun: {} {outcome} on {}",
-        report.scenario, report.sink
+        "simrun: {} {} on {}",
+        report.scenario,
+        outcome_text(report.outcome),
+        report.sink
     );
     let _ = writeln!(
         out,
@@ -28,33 +27,8 @@ pub fn render(report: &RunReport) -> String {
         report.wall_seconds,
         report.simulated_seconds
     );
-
-    // Delivery per topic, with every failure reason.
-    let mut rows = vec![cells(["topic", "produced", "acknowledged", "failed"])];
-    for topic in &report.topics {
-        let failed = topic.delivery.failed_total() + topic.delivery.outstanding();
-        rows.push(vec![
-            topic.topic.clone(),
-            topic.delivery.produced.to_string(),
-            topic.delivery.acknowledged.to_string(),
-            failed.to_string(),
-        ]);
-    }
     out.push('\n');
-    table(&mut out, &rows);
-    for topic in &report.topics {
-        for (reason, count) in &topic.delivery.failed {
-            let _ = writeln!(out, "  {}: {count} failed: {reason}", topic.topic);
-        }
-        if topic.delivery.outstanding() > 0 {
-            let _ = writeln!(
-                out,
-                "  {}: {} never confirmed before the flush deadline",
-                topic.topic,
-                topic.delivery.outstanding()
-            );
-        }
-    }
+    delivery(&mut out, &report.topics);
 
     // The funnel: achieved ratios against what the declared ones predict.
     let mut rows = vec![cells(["step", "events", "ratio", "expected", ""])];
@@ -129,6 +103,45 @@ pub fn render(report: &RunReport) -> String {
         report.flush_seconds
     );
     out
+}
+
+/// How a run ended, in a few words.
+pub fn outcome_text(outcome: Outcome) -> &'static str {
+    match outcome {
+        Outcome::Completed => "completed",
+        Outcome::MaxEvents => "stopped at --max-events",
+        Outcome::Interrupted => "interrupted",
+        Outcome::OutputClosed => "stopped: standard output was closed",
+    }
+}
+
+/// Appends the delivery table, one row per topic (produced, acknowledged, failed), then every
+/// failure reason and what never got an answer.
+pub fn delivery(out: &mut String, topics: &[TopicReport]) {
+    let mut rows = vec![cells(["topic", "produced", "acknowledged", "failed"])];
+    for topic in topics {
+        let failed = topic.delivery.failed_total() + topic.delivery.outstanding();
+        rows.push(vec![
+            topic.topic.clone(),
+            topic.delivery.produced.to_string(),
+            topic.delivery.acknowledged.to_string(),
+            failed.to_string(),
+        ]);
+    }
+    table(out, &rows);
+    for topic in topics {
+        for (reason, count) in &topic.delivery.failed {
+            let _ = writeln!(out, "  {}: {count} failed: {reason}", topic.topic);
+        }
+        if topic.delivery.outstanding() > 0 {
+            let _ = writeln!(
+                out,
+                "  {}: {} never confirmed before the flush deadline",
+                topic.topic,
+                topic.delivery.outstanding()
+            );
+        }
+    }
 }
 
 fn cells<const N: usize>(names: [&str; N]) -> Vec<String> {

@@ -1,8 +1,9 @@
 //! The `stdout` sink: one JSON object per line, in emission order.
 //!
 //! Each line is `{"topic":NAME,"key":TEXT,"timestamp":MILLIS,"value":{...}}`, the value decoded
-//! from its Avro datum into plain JSON (see [`crate::encoding::json`]). Lines are buffered; a
-//! reader that goes away (`simrun ... | head`) ends the run quietly rather than failing it.
+//! from its Avro datum into plain JSON (see [`crate::encoding::json`]). Lines are buffered, and
+//! the buffer is flushed whenever the run waits; a reader that goes away (`simrun ... | head`)
+//! ends the run quietly rather than failing it.
 
 use std::io::{self, BufWriter, Write};
 use std::time::Duration;
@@ -112,6 +113,14 @@ impl<W: Write> Sink for JsonLinesSink<'_, W> {
         }
     }
 
+    /// Flushes what is buffered before waiting, so that a paced run's lines appear as they are
+    /// made rather than a buffer at a time.
+    fn idle(&mut self, wait: Duration) {
+        // A failed flush is reported by the next `send` or by `finish`.
+        let _ = self.out.flush();
+        std::thread::sleep(wait);
+    }
+
     fn finish(&mut self, _timeout: Duration) -> Result<(), SinkError> {
         self.out.flush().map_err(|source| SinkError::Io {
             path: "stdout".into(),
@@ -125,5 +134,58 @@ impl<W: Write> Sink for JsonLinesSink<'_, W> {
 
     fn describe(&self) -> String {
         "stdout (JSON Lines)".into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::RefCell;
+    use std::rc::Rc;
+
+    use super::*;
+
+    /// A writer whose bytes the test can look at while the sink still owns it.
+    #[derive(Clone, Default)]
+    struct Shared(Rc<RefCell<Vec<u8>>>);
+
+    impl Write for Shared {
+        fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+            self.0.borrow_mut().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn lines_reach_the_reader_when_the_run_waits() {
+        let schema = Schema::parse_str(
+            r#"{"type":"record","name":"R","fields":[
+            {"name":"n","type":"long"}]}"#,
+        )
+        .unwrap();
+        let written = Shared::default();
+        let topics = vec![StdoutTopic {
+            name: "t",
+            schema: &schema,
+        }];
+        let mut sink = JsonLinesSink::new(topics, written.clone());
+        let record = Record {
+            topic: 0,
+            key: b"k",
+            value: &[6],
+            timestamp_ms: 5,
+        };
+        sink.send(&record).unwrap();
+        assert!(written.0.borrow().is_empty(), "lines are buffered");
+
+        sink.idle(Duration::ZERO);
+        let line = String::from_utf8(written.0.borrow().clone()).unwrap();
+        assert_eq!(
+            line,
+            "{\"topic\":\"t\",\"key\":\"k\",\"timestamp\":5,\"value\":{\"n\":3}}\n"
+        );
     }
 }

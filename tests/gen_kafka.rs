@@ -1,0 +1,280 @@
+//! `simrun gen` against a real Kafka broker: the topic it creates, and exactly the records it
+//! promised, each in the partition Java's partitioner gives its key.
+//!
+//! Built only with the `integration-tests` feature; `make integration-test` starts a broker when
+//! none answers on `BOOTSTRAP` (default localhost:9092) and runs these tests. Without a broker
+//! they fail: a skipped test would look like a passing one.
+
+use std::path::Path;
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use chrono::{DateTime, SubsecRound as _, Utc};
+use simrun::generate::{Clock, GenSettings, Generator, generate};
+use simrun::kafka::admin::Admin;
+use simrun::kafka::consume::{Reader, StartAt};
+use simrun::kafka::murmur2::partition_for;
+use simrun::run::RunOptions;
+use simrun::sink::{Record, Sink, SinkError, TopicDelivery};
+
+const SCHEMA: &str = "schemas/product_clicks.avsc";
+const SEED: u64 = 5;
+
+/// The broker under test: `BOOTSTRAP` (as the Makefile exports it), else localhost:9092.
+fn bootstrap() -> String {
+    std::env::var("BOOTSTRAP").unwrap_or_else(|_| "localhost:9092".to_string())
+}
+
+/// A topic name no other test or run uses.
+fn fresh_topic(test: &str) -> String {
+    static TOPICS: AtomicU32 = AtomicU32::new(0);
+    format!(
+        "it-gen-{test}-{}-{}-{}",
+        std::process::id(),
+        Utc::now().timestamp_millis() % 1_000_000,
+        TOPICS.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+fn rfc3339(time: DateTime<Utc>) -> String {
+    time.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+/// Runs `simrun gen` with `args` against the broker under test.
+fn simrun_gen(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_simrun"))
+        .arg("gen")
+        .args(args)
+        .args(["-b", &bootstrap()])
+        .env_remove("KAFKA_BOOTSTRAP_SERVERS")
+        .output()
+        .expect("the simrun binary runs")
+}
+
+fn shown(output: &Output) -> String {
+    format!(
+        "exit {:?}\n--- stdout\n{}--- stderr\n{}",
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+/// A clock that jumps over every wait.
+#[derive(Default)]
+struct InstantClock(std::cell::Cell<Duration>);
+
+impl Clock for InstantClock {
+    fn elapsed(&self) -> Duration {
+        self.0.get()
+    }
+
+    fn wait(
+        &mut self,
+        duration: Duration,
+        _sink: &mut dyn Sink,
+        _stop: &std::sync::atomic::AtomicBool,
+    ) {
+        self.0.set(self.0.get() + duration);
+    }
+}
+
+/// Keeps every record as `(key, timestamp, value)`.
+#[derive(Default)]
+struct Kept(Vec<(Vec<u8>, i64, Vec<u8>)>);
+
+impl Sink for Kept {
+    fn send(&mut self, record: &Record<'_>) -> Result<(), SinkError> {
+        let kept = (
+            record.key.to_vec(),
+            record.timestamp_ms,
+            record.value.to_vec(),
+        );
+        self.0.push(kept);
+        Ok(())
+    }
+
+    fn finish(&mut self, _timeout: Duration) -> Result<(), SinkError> {
+        Ok(())
+    }
+
+    fn delivery(&self) -> Vec<TopicDelivery> {
+        vec![TopicDelivery::default()]
+    }
+
+    fn describe(&self) -> String {
+        "memory".into()
+    }
+}
+
+/// What gen makes for these settings, generated in memory.
+fn expected(
+    topic: &str,
+    interval: Duration,
+    count: u64,
+    start: DateTime<Utc>,
+) -> Vec<(Vec<u8>, i64, Vec<u8>)> {
+    let settings = GenSettings {
+        topic: topic.into(),
+        key_field: "user_id".into(),
+        interval,
+        count,
+        users: 1000,
+        products: 200,
+        seed: SEED,
+        start,
+        partitions: 3,
+        replication_factor: 1,
+    };
+    let generator = Generator::load(Path::new(SCHEMA), settings).expect("the schema loads");
+    let mut kept = Kept::default();
+    generate(
+        &generator,
+        &RunOptions::default(),
+        &mut kept,
+        &mut InstantClock::default(),
+    );
+    let mut records = kept.0;
+    records.sort();
+    records
+}
+
+/// Every record of `topic` as `(partition, key, timestamp, value)`.
+fn read_back(topic: &str) -> Vec<(i32, Vec<u8>, i64, Vec<u8>)> {
+    let mut reader = Reader::connect(&bootstrap(), &[]).expect("the broker answers");
+    reader
+        .assign(&[topic], StartAt::Beginning, true)
+        .expect("the topic exists");
+    let records = reader.read_to_end().expect("the topic is read");
+    records
+        .into_iter()
+        .map(|record| {
+            let key = record.key.expect("every record has a key");
+            let timestamp = record.timestamp_ms.expect("every record has a timestamp");
+            let value = record.value.expect("every record has a value");
+            (record.partition, key, timestamp, value)
+        })
+        .collect()
+}
+
+#[test]
+fn gen_creates_the_topic_and_kafka_holds_exactly_the_records_of_its_seed() {
+    let topic = fresh_topic("records");
+    let start = Utc::now().trunc_subsecs(3);
+    let output = simrun_gen(&[
+        "-t",
+        &topic,
+        "-s",
+        SCHEMA,
+        "-i",
+        "0",
+        "-c",
+        "300",
+        "--seed",
+        "5",
+        "--start",
+        &rfc3339(start),
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", shown(&output));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let row: Vec<&str> = stderr
+        .lines()
+        .find(|line| line.trim_start().starts_with(&format!("{topic} ")))
+        .expect("a delivery row for the topic")
+        .split_whitespace()
+        .collect();
+    assert_eq!(row, [topic.as_str(), "300", "300", "0"]);
+
+    // Created with the default layout.
+    let admin = Admin::connect(&bootstrap(), &[]).expect("the broker answers");
+    let created = admin.list().unwrap().into_iter().find(|t| t.name == topic);
+    let created = created.expect("gen created the topic");
+    assert_eq!((created.partitions, created.replication_factor), (3, 1));
+
+    // No record lost, none duplicated, none altered; each in its murmur2 partition.
+    let found = read_back(&topic);
+    for (partition, key, ..) in &found {
+        assert_eq!(*partition, partition_for(key, 3));
+    }
+    let mut found: Vec<(Vec<u8>, i64, Vec<u8>)> = found
+        .into_iter()
+        .map(|(_, key, time, value)| (key, time, value))
+        .collect();
+    found.sort();
+    let same = found == expected(&topic, Duration::ZERO, 300, start);
+    assert!(
+        same,
+        "the records on Kafka differ from what the seed generates"
+    );
+}
+
+#[test]
+fn paced_records_carry_start_plus_i_intervals_as_their_kafka_timestamps() {
+    let topic = fresh_topic("paced");
+    let start = Utc::now().trunc_subsecs(3);
+    let output = simrun_gen(&[
+        "-t",
+        &topic,
+        "-s",
+        SCHEMA,
+        "-i",
+        "0.1",
+        "-c",
+        "4",
+        "--seed",
+        "5",
+        "--start",
+        &rfc3339(start),
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", shown(&output));
+
+    let mut times: Vec<i64> = read_back(&topic)
+        .into_iter()
+        .map(|(_, _, time, _)| time)
+        .collect();
+    times.sort_unstable();
+    let start_ms = start.timestamp_millis();
+    assert_eq!(
+        times,
+        [start_ms, start_ms + 100, start_ms + 200, start_ms + 300]
+    );
+}
+
+#[test]
+fn a_topic_of_another_layout_is_refused_with_the_flags_that_would_fit_it() {
+    let topic = fresh_topic("layout");
+    let first = simrun_gen(&[
+        "-t",
+        &topic,
+        "-s",
+        SCHEMA,
+        "-i",
+        "0",
+        "-c",
+        "10",
+        "--partitions",
+        "5",
+    ]);
+    assert_eq!(first.status.code(), Some(0), "{}", shown(&first));
+    let admin = Admin::connect(&bootstrap(), &[]).expect("the broker answers");
+    let created = admin.list().unwrap().into_iter().find(|t| t.name == topic);
+    assert_eq!(created.map(|t| t.partitions), Some(5));
+
+    let second = simrun_gen(&["-t", &topic, "-s", SCHEMA, "-i", "0", "-c", "10"]);
+    assert_eq!(second.status.code(), Some(1), "{}", shown(&second));
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert_eq!(
+        stderr,
+        format!(
+            "error: topic {topic} exists with 5 partitions and replication factor 1, but gen was \
+             asked for 3 and 1; pass --partitions 5 --replication-factor 1 to produce to it as \
+             it is, or delete the topic\n"
+        )
+    );
+    assert_eq!(
+        read_back(&topic).len(),
+        10,
+        "nothing produced by the refused run"
+    );
+}
