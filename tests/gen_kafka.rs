@@ -11,6 +11,9 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use chrono::{DateTime, SubsecRound as _, Utc};
+use rdkafka::admin::{AdminClient, AdminOptions};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::config::ClientConfig;
 use simrun::generate::{Clock, GenSettings, Generator, generate};
 use simrun::kafka::admin::Admin;
 use simrun::kafka::consume::{Reader, StartAt};
@@ -26,15 +29,39 @@ fn bootstrap() -> String {
     std::env::var("BOOTSTRAP").unwrap_or_else(|_| "localhost:9092".to_string())
 }
 
-/// A topic name no other test or run uses.
-fn fresh_topic(test: &str) -> String {
-    static TOPICS: AtomicU32 = AtomicU32::new(0);
-    format!(
-        "it-gen-{test}-{}-{}-{}",
-        std::process::id(),
-        Utc::now().timestamp_millis() % 1_000_000,
-        TOPICS.fetch_add(1, Ordering::Relaxed)
-    )
+/// A topic name no other test or run uses. The topic is deleted when the guard is dropped,
+/// unless the test failed: then it stays, to be looked at with `simrun tail`.
+struct FreshTopic(String);
+
+impl FreshTopic {
+    fn new(test: &str) -> Self {
+        static TOPICS: AtomicU32 = AtomicU32::new(0);
+        FreshTopic(format!(
+            "it-gen-{test}-{}-{}-{}",
+            std::process::id(),
+            Utc::now().timestamp_millis() % 1_000_000,
+            TOPICS.fetch_add(1, Ordering::Relaxed)
+        ))
+    }
+}
+
+impl Drop for FreshTopic {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            return;
+        }
+        let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
+            .set("bootstrap.servers", bootstrap())
+            .create()
+            .expect("an admin client");
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime");
+        let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(30)));
+        let deleted = runtime.block_on(admin.delete_topics(&[self.0.as_str()], &options));
+        deleted.expect("the broker answers a deletion");
+    }
 }
 
 fn rfc3339(time: DateTime<Utc>) -> String {
@@ -160,7 +187,8 @@ fn read_back(topic: &str) -> Vec<(i32, Vec<u8>, i64, Vec<u8>)> {
 
 #[test]
 fn gen_creates_the_topic_and_kafka_holds_exactly_the_records_of_its_seed() {
-    let topic = fresh_topic("records");
+    let guard = FreshTopic::new("records");
+    let topic = guard.0.clone();
     let start = Utc::now().trunc_subsecs(3);
     let output = simrun_gen(&[
         "-t",
@@ -211,7 +239,8 @@ fn gen_creates_the_topic_and_kafka_holds_exactly_the_records_of_its_seed() {
 
 #[test]
 fn paced_records_carry_start_plus_i_intervals_as_their_kafka_timestamps() {
-    let topic = fresh_topic("paced");
+    let guard = FreshTopic::new("paced");
+    let topic = guard.0.clone();
     let start = Utc::now().trunc_subsecs(3);
     let output = simrun_gen(&[
         "-t",
@@ -243,7 +272,8 @@ fn paced_records_carry_start_plus_i_intervals_as_their_kafka_timestamps() {
 
 #[test]
 fn a_topic_of_another_layout_is_refused_with_the_flags_that_would_fit_it() {
-    let topic = fresh_topic("layout");
+    let guard = FreshTopic::new("layout");
+    let topic = guard.0.clone();
     let first = simrun_gen(&[
         "-t",
         &topic,
