@@ -32,7 +32,7 @@ use crate::report::summary::{delivery, outcome_text};
 use crate::report::{Outcome, TopicReport};
 use crate::run::{self, RunError, RunOptions, SinkTopic};
 use crate::sim::rng::{Domain, stream};
-use crate::sink::{Record, Sink};
+use crate::sink::{Record, Sink, SinkError};
 
 /// What to generate, after the command line has been read.
 #[derive(Clone, Debug)]
@@ -489,8 +489,10 @@ pub fn generate(
             timestamp_ms,
         };
         if let Err(error) = sink.send(&record) {
-            tracing::debug!(%error, "the sink refused a record; stopping generation");
-            outcome = Outcome::OutputClosed;
+            if !matches!(error, SinkError::Closed) {
+                tracing::error!(%error, "the sink failed; stopping generation");
+            }
+            outcome = Outcome::after_sink_error(&error);
             break;
         }
         sent += 1;
@@ -506,8 +508,9 @@ pub fn generate(
 
     // Everything handed over is now acknowledged or failed.
     let flush_began = clock.elapsed();
-    if let Err(error) = sink.finish(options.flush_timeout) {
-        tracing::warn!(%error, "the sink did not finish cleanly");
+    match sink.finish(options.flush_timeout) {
+        Ok(()) | Err(SinkError::Closed) => {}
+        Err(error) => tracing::warn!(%error, "the sink did not finish cleanly"),
     }
     let ended = clock.elapsed();
     progress.finish();

@@ -288,8 +288,10 @@ pub fn drive(
             timestamp_ms: event.timestamp_ms,
         };
         if let Err(error) = sink.send(&record) {
-            tracing::debug!(%error, "the sink refused a record; stopping generation");
-            outcome = Outcome::OutputClosed;
+            if !matches!(error, SinkError::Closed) {
+                tracing::error!(%error, "the sink failed; stopping generation");
+            }
+            outcome = Outcome::after_sink_error(&error);
             break;
         }
         tally.record(&event);
@@ -318,8 +320,9 @@ pub fn drive(
 
     // Everything handed over is now acknowledged or failed.
     let flush_began = Instant::now();
-    if let Err(error) = sink.finish(options.flush_timeout) {
-        tracing::warn!(%error, "the sink did not finish cleanly");
+    match sink.finish(options.flush_timeout) {
+        Ok(()) | Err(SinkError::Closed) => {}
+        Err(error) => tracing::warn!(%error, "the sink did not finish cleanly"),
     }
     let flush_seconds = flush_began.elapsed().as_secs_f64();
     progress.finish();

@@ -147,7 +147,7 @@ pub fn run(args: GenArgs) -> ExitCode {
         out: args.out.clone(),
         bootstrap_servers: Some(args.bootstrap_server.clone()),
         properties: args.property.clone(),
-        progress: true,
+        progress: super::shows_progress(args.sink),
         flush_timeout: args.flush_timeout,
         stop,
         ..RunOptions::default()

@@ -11,7 +11,7 @@ pub mod tail;
 pub mod topics;
 pub mod verify;
 
-use std::io::Write as _;
+use std::io::{IsTerminal as _, Write as _};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -145,7 +145,7 @@ fn run_command(args: RunArgs) -> ExitCode {
         max_events: args.max_events,
         drain: !args.no_drain,
         create_topics: !args.no_create_topics,
-        progress: true,
+        progress: shows_progress(sink),
         flush_timeout: Duration::from_secs_f64(args.flush_timeout),
         stop,
     };
@@ -191,6 +191,12 @@ fn run_command(args: RunArgs) -> ExitCode {
     } else {
         ExitCode::SUCCESS
     }
+}
+
+/// Whether a run into `sink` draws a progress line: not when records go to the same terminal,
+/// where the line would garble them.
+pub(crate) fn shows_progress(sink: SinkKind) -> bool {
+    !(sink == SinkKind::Stdout && std::io::stdout().is_terminal())
 }
 
 /// The first Ctrl-C stops generation and lets the run flush; a second one quits at once.

@@ -26,6 +26,18 @@ pub enum Outcome {
     Interrupted,
     /// The reader of standard output went away.
     OutputClosed,
+    /// The sink failed in a way that makes going on pointless (a full disk, say).
+    SinkFailed,
+}
+
+impl Outcome {
+    /// Why a run stopped when its sink refused a record.
+    pub fn after_sink_error(error: &crate::sink::SinkError) -> Self {
+        match error {
+            crate::sink::SinkError::Closed => Outcome::OutputClosed,
+            _ => Outcome::SinkFailed,
+        }
+    }
 }
 
 /// Delivery of one topic.

@@ -112,6 +112,7 @@ pub fn outcome_text(outcome: Outcome) -> &'static str {
         Outcome::MaxEvents => "stopped at --max-events",
         Outcome::Interrupted => "interrupted",
         Outcome::OutputClosed => "stopped: standard output was closed",
+        Outcome::SinkFailed => "stopped: the sink failed",
     }
 }
 

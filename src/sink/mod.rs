@@ -81,7 +81,10 @@ impl TopicDelivery {
 /// Why a sink could not start or finish.
 #[derive(Debug, thiserror::Error)]
 pub enum SinkError {
-    #[error("cannot reach Kafka at {servers} within {timeout:?}: {reason}")]
+    #[error(
+        "cannot reach Kafka at {servers} within {timeout:?}: {reason}; start a broker \
+         (`make kafka-up`), pass another with --bootstrap-server, or use --sink embedded"
+    )]
     Unreachable {
         servers: String,
         timeout: Duration,
@@ -98,6 +101,9 @@ pub enum SinkError {
     },
     #[error("cannot write Avro data for topic {topic}: {reason}")]
     Avro { topic: String, reason: String },
+    /// The reader went away (`simrun ... | head`): not a failure, a request to stop.
+    #[error("the reader of standard output went away")]
+    Closed,
 }
 
 /// A destination for records.

@@ -100,6 +100,11 @@ impl<W: Write> Sink for JsonLinesSink<'_, W> {
                 delivery.acknowledged += 1;
                 Ok(())
             }
+            Err(error) if error.kind() == io::ErrorKind::BrokenPipe => {
+                // The reader stopped reading: this record was never taken, and nothing failed.
+                delivery.produced -= 1;
+                Err(SinkError::Closed)
+            }
             Err(error) => {
                 *delivery
                     .failed
@@ -122,10 +127,14 @@ impl<W: Write> Sink for JsonLinesSink<'_, W> {
     }
 
     fn finish(&mut self, _timeout: Duration) -> Result<(), SinkError> {
-        self.out.flush().map_err(|source| SinkError::Io {
-            path: "stdout".into(),
-            source,
-        })
+        match self.out.flush() {
+            Err(error) if error.kind() == io::ErrorKind::BrokenPipe => Err(SinkError::Closed),
+            Err(source) => Err(SinkError::Io {
+                path: "stdout".into(),
+                source,
+            }),
+            Ok(()) => Ok(()),
+        }
     }
 
     fn delivery(&self) -> Vec<TopicDelivery> {
