@@ -17,7 +17,8 @@
 //! [`generate`] is `simrun gen`: records of any one schema, paced into one topic, built by the
 //! same encoder as the fields a scenario leaves unbound.
 //!
-//! [`kafka`] provisions topics; [`diagnostics`] renders problems. The `simrun` binary is a thin
+//! [`kafka`] provisions topics, reads records back and verifies what a run left on a cluster;
+//! [`diagnostics`] renders problems. The `simrun` binary is a thin
 //! shell over [`cli`].
 
 pub mod cli;
