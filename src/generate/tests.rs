@@ -84,11 +84,8 @@ struct Captured {
 impl Sink for Captured {
     fn send(&mut self, record: &Record<'_>) -> Result<(), SinkError> {
         if self.refuse_from == Some(self.records.len()) {
-            let source = std::io::Error::from(std::io::ErrorKind::BrokenPipe);
-            return Err(SinkError::Io {
-                path: "stdout".into(),
-                source,
-            });
+            // What the stdout sink says when its reader has gone away.
+            return Err(SinkError::Closed);
         }
         if let Some((now, takes)) = &self.send_takes {
             now.set(now.get() + *takes);

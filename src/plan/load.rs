@@ -5,7 +5,10 @@
 //! `S_i` sums unit exponential gaps; evenly spaced arrivals put it at `Λ⁻¹(i)`. Within a ramp
 //! `Λ` is quadratic, so the inverse has a closed form and no numeric search is needed.
 
-use crate::scenario::{Arrivals, SimDuration};
+use super::distribution::Checker;
+use super::funnel::{StepDraft, check_ratio};
+use crate::diagnostics::{Position, suggestion};
+use crate::scenario::{Arrivals, Scenario, SimDuration};
 
 /// One stage, laid out on the simulated timeline.
 #[derive(Clone, Debug, PartialEq)]
@@ -134,6 +137,96 @@ impl LoadProfile {
             }
         }
     }
+}
+
+/// Lays out the `load` section, checking each stage; `steps` names the funnel's steps.
+pub(super) fn plan_load(
+    scenario: &Scenario,
+    steps: &[StepDraft],
+    cx: &mut Checker<'_>,
+) -> Option<LoadProfile> {
+    let load = scenario.load.as_ref()?;
+    let arrivals = load
+        .arrivals
+        .as_ref()
+        .map_or(Arrivals::Poisson, |a| a.value);
+    if load.stages.is_empty() {
+        cx.error(
+            Position::default(),
+            "`load.stages` is empty",
+            Some("give at least one stage".into()),
+        );
+        return None;
+    }
+
+    let mut specs = Vec::with_capacity(load.stages.len());
+    let mut ok = true;
+    for (index, stage) in load.stages.iter().enumerate() {
+        let what = format!("load stage {}", index + 1);
+        let duration = match stage.duration.value.parse::<SimDuration>() {
+            Ok(duration) if duration > SimDuration::ZERO => duration.as_secs_f64(),
+            Ok(_) => {
+                cx.error(
+                    stage.duration.at,
+                    format!("{what}: `duration` must be positive"),
+                    None,
+                );
+                ok = false;
+                continue;
+            }
+            Err(error) => {
+                cx.error(stage.duration.at, format!("{what}: {error}"), None);
+                ok = false;
+                continue;
+            }
+        };
+        let (from, to) = match (&stage.rate, &stage.from, &stage.to) {
+            (Some(rate), None, None) => (rate, rate),
+            (None, Some(from), Some(to)) => (from, to),
+            _ => {
+                let message = format!("{what}: give either `rate`, or both `from` and `to`");
+                cx.error(stage.at, message, None);
+                ok = false;
+                continue;
+            }
+        };
+        let rates = if std::ptr::eq(from, to) {
+            vec![from]
+        } else {
+            vec![from, to]
+        };
+        for rate in rates {
+            if rate.value < 0.0 || !rate.value.is_finite() {
+                cx.error(rate.at, format!("{what}: a rate cannot be negative"), None);
+                ok = false;
+            }
+        }
+
+        // Ratio overrides apply to follow-up steps only.
+        let mut ratios = vec![None; steps.len()];
+        for (name, ratio) in &stage.ratios {
+            match steps.iter().position(|s| s.name == *name) {
+                Some(0) => {
+                    let message =
+                        format!("{what}: `{name}` is the first step; its rate is the stage's rate");
+                    cx.error(ratio.at, message, None);
+                    ok = false;
+                }
+                Some(step) => {
+                    check_ratio(ratio, &what, cx);
+                    ratios[step] = Some(ratio.value);
+                }
+                None => {
+                    let message = format!("{what}: `ratios` names no funnel step `{name}`");
+                    let help = suggestion(name, steps.iter().skip(1).map(|s| s.name.as_str()));
+                    cx.error(ratio.at, message, Some(help));
+                    ok = false;
+                }
+            }
+        }
+        specs.push((duration, from.value, to.value, ratios));
+    }
+    ok.then(|| LoadProfile::new(arrivals, specs))
 }
 
 #[cfg(test)]

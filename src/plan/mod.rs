@@ -10,21 +10,23 @@
 pub mod distribution;
 pub mod expected;
 pub mod fields;
+mod funnel;
+mod literals;
 pub mod load;
 pub mod render;
+mod topics;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use apache_avro::Schema;
 use chrono::{DateTime, Utc};
 
-use crate::diagnostics::{Diagnostics, Position, suggestion};
+use crate::diagnostics::Diagnostics;
 use crate::encoding::record::RecordEncoder;
-use crate::encoding::schema::load_schema;
-use crate::scenario::{self, Arrivals, Located, Scenario, SimDuration, Speed};
+use crate::scenario::{self, Located, Scenario, Speed};
 use distribution::{Checker, Distribution, EntityChoice, Unit};
-use fields::{BindingRef, CarryPlan, CarrySource, FunnelView, RecordShape};
+use fields::CarrySource;
 use load::LoadProfile;
 
 /// Partitions of a topic that does not say.
@@ -146,7 +148,7 @@ pub fn build(
     let mut cx = Checker { file, diagnostics };
     let base = file.parent().unwrap_or(Path::new("."));
 
-    let topics = plan_topics(scenario, base, &mut cx);
+    let topics = topics::plan_topics(scenario, base, &mut cx);
     let users = population(
         scenario
             .users
@@ -170,11 +172,11 @@ pub fn build(
         .and_then(|source| {
             distribution::distribution(source, "`products.price`", Unit::Number, &mut cx)
         });
-    let steps = plan_steps(scenario, &topics, &mut cx);
-    let load = plan_load(scenario, &steps, &mut cx);
-    check_field_topics(scenario, &mut cx);
+    let steps = funnel::plan_steps(scenario, &topics, &mut cx);
+    let load = load::plan_load(scenario, &steps, &mut cx);
+    funnel::check_field_topics(scenario, &mut cx);
 
-    let funnel = compile_funnel(scenario, &topics, &steps, price.is_some(), &mut cx);
+    let funnel = funnel::compile_funnel(scenario, &topics, &steps, price.is_some(), &mut cx);
 
     let speed = overrides
         .speed
@@ -199,162 +201,6 @@ pub fn build(
         funnel: funnel?,
         load: load?,
     })
-}
-
-/// A topic while planning.
-struct PlannedTopic {
-    plan: TopicPlan,
-}
-
-fn plan_topics(scenario: &Scenario, base: &Path, cx: &mut Checker<'_>) -> Vec<PlannedTopic> {
-    let mut topics: Vec<PlannedTopic> = Vec::new();
-    let mut records: HashMap<String, (Schema, String)> = HashMap::new();
-
-    for (local, spec) in &scenario.topics {
-        let what = format!("topic `{}`", local.value);
-        let name = spec.name.clone().unwrap_or_else(|| local.clone());
-        check_topic_name(&name, &what, cx);
-        if let Some(other) = topics.iter().find(|t| t.plan.name == name.value) {
-            let message = format!(
-                "{what}: Kafka topic `{}` is also used by topic `{}`",
-                name.value, other.plan.local_name
-            );
-            cx.error(
-                name.at,
-                message,
-                Some("give each topic its own Kafka name".into()),
-            );
-        }
-
-        // The schema, its top-level record, and its record name against the others'.
-        let schema_path = base.join(&spec.schema.value);
-        let loaded = match load_schema(&schema_path) {
-            Ok(loaded) => loaded,
-            Err(error) => {
-                cx.error(spec.schema.at, format!("{what}: {error}"), None);
-                continue;
-            }
-        };
-        let record_name = match loaded.record() {
-            Ok(record) => record.name.fullname(None),
-            Err(error) => {
-                cx.error(spec.schema.at, format!("{what}: {error}"), None);
-                continue;
-            }
-        };
-        match records.get(&record_name) {
-            Some((schema, other)) if *schema != loaded.schema => {
-                let message = format!(
-                    "{what}: record `{record_name}` is also defined, differently, by topic `{other}`"
-                );
-                cx.error(
-                    spec.schema.at,
-                    message,
-                    Some("give each record a unique name".into()),
-                );
-            }
-            _ => {
-                records.insert(
-                    record_name.clone(),
-                    (loaded.schema.clone(), local.value.clone()),
-                );
-            }
-        }
-
-        // The key field: present, and a string or an integer.
-        let key = spec
-            .key
-            .clone()
-            .map(|k| k.value)
-            .unwrap_or_else(|| DEFAULT_KEY.to_string());
-        let key_at = spec.key.as_ref().map_or(local.at, |k| k.at);
-        let Ok(record) = loaded.record() else {
-            continue;
-        };
-        let shape = RecordShape::new(&loaded.schema, record);
-        match shape.field_index(&key) {
-            None => {
-                let message = format!(
-                    "{what}: key field `{key}` is not in record `{}`",
-                    record.name.name()
-                );
-                cx.error(key_at, message, Some(suggestion(&key, shape.field_names())));
-            }
-            Some(index) if !fields::key_type_ok(&shape, &record.fields[index].schema) => {
-                let message = format!(
-                    "{what}: key field `{key}` is {}; a key must be a string, int or long",
-                    fields::describe_type(&record.fields[index].schema)
-                );
-                cx.error(key_at, message, None);
-            }
-            Some(_) => {}
-        }
-
-        let partitions = positive(
-            spec.partitions.as_ref(),
-            DEFAULT_PARTITIONS,
-            &what,
-            "partitions",
-            cx,
-        );
-        let replication_factor = positive(
-            spec.replication_factor.as_ref(),
-            DEFAULT_REPLICATION_FACTOR,
-            &what,
-            "replication_factor",
-            cx,
-        );
-        topics.push(PlannedTopic {
-            plan: TopicPlan {
-                local_name: local.value.clone(),
-                name: name.value,
-                schema_path,
-                schema: loaded.schema,
-                record_name,
-                key,
-                partitions,
-                replication_factor,
-                config: spec.config.clone(),
-            },
-        });
-    }
-    topics
-}
-
-fn check_topic_name(name: &Located<String>, what: &str, cx: &mut Checker<'_>) {
-    let legal = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-');
-    if name.value.is_empty() || name.value.len() > 249 || !name.value.chars().all(legal) {
-        let message = format!("{what}: `{}` is not a legal Kafka topic name", name.value);
-        let help = "use up to 249 letters, digits, `.`, `_` and `-`";
-        cx.error(name.at, message, Some(help.into()));
-    } else if name.value == "." || name.value == ".." {
-        cx.error(
-            name.at,
-            format!("{what}: `{}` is not a legal Kafka topic name", name.value),
-            None,
-        );
-    }
-}
-
-fn positive(
-    value: Option<&Located<i64>>,
-    default: i32,
-    what: &str,
-    key: &str,
-    cx: &mut Checker<'_>,
-) -> i32 {
-    match value {
-        None => default,
-        Some(v) if v.value >= 1 && v.value <= i64::from(i32::MAX) => v.value as i32,
-        Some(v) => {
-            cx.error(
-                v.at,
-                format!("{what}: `{key}` must be a positive whole number"),
-                None,
-            );
-            default
-        }
-    }
 }
 
 fn population(
@@ -400,343 +246,6 @@ fn population(
         count: count.value as u64,
         choice,
     })
-}
-
-/// A funnel step before its encoder is compiled.
-struct StepDraft {
-    name: String,
-    topic: Option<usize>,
-    ratio: f64,
-    delay: Option<Distribution>,
-}
-
-fn plan_steps(
-    scenario: &Scenario,
-    topics: &[PlannedTopic],
-    cx: &mut Checker<'_>,
-) -> Vec<StepDraft> {
-    let funnel = &scenario.funnel;
-    if funnel.len() < 2 && !scenario.funnel.is_empty() {
-        let message = "the funnel needs at least two steps: a first step driven by the load \
-                       profile and one that follows it";
-        cx.error(funnel[0].at, message, None);
-    }
-
-    let mut drafts = Vec::with_capacity(funnel.len());
-    for (index, step) in funnel.iter().enumerate() {
-        let what = format!("funnel step `{}`", step.step.value);
-        if funnel[..index]
-            .iter()
-            .any(|earlier| earlier.step.value == step.step.value)
-        {
-            cx.error(
-                step.step.at,
-                format!("{what}: the name is used twice"),
-                None,
-            );
-        }
-        let topic = topics
-            .iter()
-            .position(|t| t.plan.local_name == step.topic.value);
-        if topic.is_none() && !declared(scenario, &step.topic.value) {
-            let message = format!(
-                "{what}: topic `{}` is not declared under `topics`",
-                step.topic.value
-            );
-            let help = suggestion(
-                &step.topic.value,
-                topics.iter().map(|t| t.plan.local_name.as_str()),
-            );
-            cx.error(step.topic.at, message, Some(help));
-        }
-
-        let (ratio, delay) = if index == 0 {
-            if let Some(ratio) = &step.ratio {
-                let message =
-                    format!("{what}: the first step's rate comes from `load`; it takes no `ratio`");
-                cx.error(
-                    ratio.at,
-                    message,
-                    Some("remove `ratio` from the first step".into()),
-                );
-            }
-            if let Some(delay) = &step.delay {
-                let message = format!("{what}: the first step takes no `delay`");
-                cx.error(
-                    delay.at(),
-                    message,
-                    Some("remove `delay` from the first step".into()),
-                );
-            }
-            (1.0, None)
-        } else {
-            let ratio = match &step.ratio {
-                Some(ratio) => {
-                    check_ratio(ratio, &what, cx);
-                    ratio.value
-                }
-                None if step.had_unknown_keys => 0.0,
-                None => {
-                    let message = format!("{what}: missing `ratio`");
-                    let help = "say which share of the previous step's events lead here, e.g. `ratio: 0.1`";
-                    cx.error(step.at, message, Some(help.into()));
-                    0.0
-                }
-            };
-            let delay = match &step.delay {
-                Some(source) => {
-                    distribution::distribution(source, &format!("{what} delay"), Unit::Duration, cx)
-                        .map(|mut d| {
-                            // A delay cannot send an event into its parent's past.
-                            d.min = Some(d.min.unwrap_or(0.0).max(0.0));
-                            d
-                        })
-                }
-                None if step.had_unknown_keys => None,
-                None => {
-                    let message = format!("{what}: missing `delay`");
-                    let help = "say how long after the previous step it happens, e.g. \
-                                `delay: { exponential: { mean: 40s } }`";
-                    cx.error(step.at, message, Some(help.into()));
-                    None
-                }
-            };
-            (ratio, delay)
-        };
-        drafts.push(StepDraft {
-            name: step.step.value.clone(),
-            topic,
-            ratio,
-            delay,
-        });
-    }
-    drafts
-}
-
-/// Whether `name` is a key under `topics`, whether or not its entry could be read.
-fn declared(scenario: &Scenario, name: &str) -> bool {
-    scenario
-        .topic_names
-        .iter()
-        .any(|declared| declared.value == name)
-}
-
-fn check_ratio(ratio: &Located<f64>, what: &str, cx: &mut Checker<'_>) {
-    if !(0.0..=1.0).contains(&ratio.value) {
-        let message = format!("{what}: ratio {} is not a probability", ratio.value);
-        cx.error(
-            ratio.at,
-            message,
-            Some("a ratio lies between 0 and 1".into()),
-        );
-    }
-}
-
-fn plan_load(
-    scenario: &Scenario,
-    steps: &[StepDraft],
-    cx: &mut Checker<'_>,
-) -> Option<LoadProfile> {
-    let load = scenario.load.as_ref()?;
-    let arrivals = load
-        .arrivals
-        .as_ref()
-        .map_or(Arrivals::Poisson, |a| a.value);
-    if load.stages.is_empty() {
-        cx.error(
-            Position::default(),
-            "`load.stages` is empty",
-            Some("give at least one stage".into()),
-        );
-        return None;
-    }
-
-    let mut specs = Vec::with_capacity(load.stages.len());
-    let mut ok = true;
-    for (index, stage) in load.stages.iter().enumerate() {
-        let what = format!("load stage {}", index + 1);
-        let duration = match stage.duration.value.parse::<SimDuration>() {
-            Ok(duration) if duration > SimDuration::ZERO => duration.as_secs_f64(),
-            Ok(_) => {
-                cx.error(
-                    stage.duration.at,
-                    format!("{what}: `duration` must be positive"),
-                    None,
-                );
-                ok = false;
-                continue;
-            }
-            Err(error) => {
-                cx.error(stage.duration.at, format!("{what}: {error}"), None);
-                ok = false;
-                continue;
-            }
-        };
-        let (from, to) = match (&stage.rate, &stage.from, &stage.to) {
-            (Some(rate), None, None) => (rate, rate),
-            (None, Some(from), Some(to)) => (from, to),
-            _ => {
-                let message = format!("{what}: give either `rate`, or both `from` and `to`");
-                cx.error(stage.at, message, None);
-                ok = false;
-                continue;
-            }
-        };
-        let rates = if std::ptr::eq(from, to) {
-            vec![from]
-        } else {
-            vec![from, to]
-        };
-        for rate in rates {
-            if rate.value < 0.0 || !rate.value.is_finite() {
-                cx.error(rate.at, format!("{what}: a rate cannot be negative"), None);
-                ok = false;
-            }
-        }
-
-        // Ratio overrides apply to follow-up steps only.
-        let mut ratios = vec![None; steps.len()];
-        for (name, ratio) in &stage.ratios {
-            match steps.iter().position(|s| s.name == *name) {
-                Some(0) => {
-                    let message =
-                        format!("{what}: `{name}` is the first step; its rate is the stage's rate");
-                    cx.error(ratio.at, message, None);
-                    ok = false;
-                }
-                Some(step) => {
-                    check_ratio(ratio, &what, cx);
-                    ratios[step] = Some(ratio.value);
-                }
-                None => {
-                    let message = format!("{what}: `ratios` names no funnel step `{name}`");
-                    let help = suggestion(name, steps.iter().skip(1).map(|s| s.name.as_str()));
-                    cx.error(ratio.at, message, Some(help));
-                    ok = false;
-                }
-            }
-        }
-        specs.push((duration, from.value, to.value, ratios));
-    }
-    ok.then(|| LoadProfile::new(arrivals, specs))
-}
-
-fn check_field_topics(scenario: &Scenario, cx: &mut Checker<'_>) {
-    for binding in &scenario.fields {
-        if !declared(scenario, &binding.topic.value) {
-            let message = format!(
-                "`fields`: topic `{}` is not declared under `topics`",
-                binding.topic.value
-            );
-            let names = scenario.topic_names.iter().map(|name| name.value.as_str());
-            cx.error(
-                binding.topic.at,
-                message,
-                Some(suggestion(&binding.topic.value, names)),
-            );
-        }
-    }
-}
-
-/// Compiles every step's record encoder, once all topics and steps are known.
-fn compile_funnel(
-    scenario: &Scenario,
-    topics: &[PlannedTopic],
-    steps: &[StepDraft],
-    has_price: bool,
-    cx: &mut Checker<'_>,
-) -> Option<Vec<StepPlan>> {
-    let topic_indices: Vec<usize> = steps.iter().map(|s| s.topic).collect::<Option<_>>()?;
-    let shapes: Vec<RecordShape<'_>> = topics
-        .iter()
-        .map(|t| {
-            let record = crate::encoding::schema::top_level_record(&t.plan.schema).ok();
-            record.map(|r| RecordShape::new(&t.plan.schema, r))
-        })
-        .collect::<Option<_>>()?;
-    let step_names: Vec<String> = steps.iter().map(|s| s.name.clone()).collect();
-    let step_shapes: Vec<&RecordShape<'_>> = topic_indices.iter().map(|&t| &shapes[t]).collect();
-    let view = FunnelView {
-        step_names: &step_names,
-        step_shapes: &step_shapes,
-    };
-
-    // Every field a binding names must exist in its topic's record.
-    for binding in &scenario.fields {
-        let Some(topic) = topics
-            .iter()
-            .position(|t| t.plan.local_name == binding.topic.value)
-        else {
-            continue;
-        };
-        if shapes[topic].field_index(&binding.field.value).is_none() {
-            let record = &shapes[topic].record.name.name();
-            let message = format!(
-                "`fields.{}`: record `{record}` has no field `{}`",
-                binding.topic.value, binding.field.value
-            );
-            let help = suggestion(&binding.field.value, shapes[topic].field_names());
-            cx.error(binding.field.at, message, Some(help));
-        }
-    }
-
-    // What each step copies from earlier steps, then where those values travel.
-    let bindings_of = |topic: usize| -> Vec<BindingRef<'_>> {
-        scenario
-            .fields
-            .iter()
-            .filter(|b| b.topic.value == topics[topic].plan.local_name)
-            .map(|b| BindingRef {
-                field: &b.field,
-                source: &b.source,
-            })
-            .collect()
-    };
-    let mut silent = Diagnostics::new();
-    let mut quiet = Checker {
-        file: cx.file,
-        diagnostics: &mut silent,
-    };
-    let wanted: Vec<Vec<fields::CarriedValue>> = topic_indices
-        .iter()
-        .enumerate()
-        .map(|(step, &topic)| {
-            bindings_of(topic)
-                .iter()
-                .filter_map(|b| fields::carried_reference(b, step, &view, &mut quiet))
-                .collect()
-        })
-        .collect();
-    let carry = CarryPlan::new(steps.len(), &wanted);
-
-    let mut funnel = Vec::with_capacity(steps.len());
-    for (step, draft) in steps.iter().enumerate() {
-        let topic = topic_indices[step];
-        let shape = &shapes[topic];
-        let key_field = shape.field_index(&topics[topic].plan.key)?;
-        let bindings = bindings_of(topic);
-        let encoder = fields::compile_encoder(
-            shape,
-            &topics[topic].plan.schema,
-            &bindings,
-            key_field,
-            step,
-            &view,
-            &carry,
-            has_price,
-            cx,
-        );
-        let Some(encoder) = encoder else { continue };
-        funnel.push(StepPlan {
-            name: draft.name.clone(),
-            topic,
-            ratio: draft.ratio,
-            delay: draft.delay,
-            encoder,
-            carry: carry.handed_down(step),
-        });
-    }
-    (funnel.len() == steps.len() && steps.len() >= 2).then_some(funnel)
 }
 
 impl Plan {
