@@ -10,10 +10,15 @@
 //! `(seed, chain i, step 0)`, its follow-ups from `(seed, chain i, step k)`. What an event
 //! looks like therefore depends on its identity alone, never on what else was generated first.
 //! The queue only holds follow-ups not yet due, so memory stays flat however long a run lasts.
+//!
+//! The queue is the hot spot of a long run: it holds tens of thousands of follow-ups, each
+//! pushed and popped once. Its heap therefore orders small [`Due`] keys only, and the rest of
+//! each follow-up waits in a slab of reusable slots; a follow-up's random stream is opened when
+//! it is emitted rather than stored, since it depends on the chain and step alone.
 
 pub mod rng;
 
-use std::cmp::Ordering;
+use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
 use crate::encoding::record::{Encoded, EventFacts};
@@ -23,7 +28,7 @@ use crate::plan::fields::CarrySource;
 use crate::scenario::Arrivals;
 use rng::{Domain, StreamRng, standard_exponential, stream, unit};
 
-/// An event waiting to be emitted.
+/// An event about to be emitted: the next arrival, or a follow-up taken off the queue.
 #[derive(Debug)]
 struct Pending {
     /// Nanoseconds since the start of the run.
@@ -44,24 +49,73 @@ impl Pending {
     }
 }
 
-impl PartialEq for Pending {
-    fn eq(&self, other: &Self) -> bool {
-        self.order() == other.order()
+/// A queued follow-up's place in line, and the slot holding the rest of it.
+///
+/// Ordered by `(offset, chain, step)`, which no two events share, so the slot never decides.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct Due {
+    offset: u64,
+    chain: u64,
+    step: u32,
+    slot: u32,
+}
+
+impl Due {
+    fn order(&self) -> (u64, u64, u32) {
+        (self.offset, self.chain, self.step)
     }
 }
 
-impl Eq for Pending {}
-
-impl PartialOrd for Pending {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
+/// What a queued follow-up carries besides its place in line.
+#[derive(Debug, Default)]
+struct FollowUp {
+    parent_stage: Option<u32>,
+    user: u64,
+    product: u64,
+    carried: Vec<Box<[u8]>>,
 }
 
-impl Ord for Pending {
-    /// Reversed, so that the standard max-heap pops the earliest event first.
-    fn cmp(&self, other: &Self) -> Ordering {
-        other.order().cmp(&self.order())
+/// Queued follow-ups: a min-heap of [`Due`] keys over a slab of reusable [`FollowUp`] slots.
+#[derive(Debug, Default)]
+struct Queue {
+    heap: BinaryHeap<Reverse<Due>>,
+    slots: Vec<FollowUp>,
+    free: Vec<u32>,
+}
+
+impl Queue {
+    fn len(&self) -> usize {
+        self.heap.len()
+    }
+
+    fn peek(&self) -> Option<&Due> {
+        self.heap.peek().map(|Reverse(due)| due)
+    }
+
+    fn push(&mut self, offset: u64, chain: u64, step: u32, follow_up: FollowUp) {
+        let slot = match self.free.pop() {
+            Some(slot) => {
+                self.slots[slot as usize] = follow_up;
+                slot
+            }
+            None => {
+                self.slots.push(follow_up);
+                (self.slots.len() - 1) as u32
+            }
+        };
+        self.heap.push(Reverse(Due {
+            offset,
+            chain,
+            step,
+            slot,
+        }));
+    }
+
+    fn pop(&mut self) -> Option<(Due, FollowUp)> {
+        let Reverse(due) = self.heap.pop()?;
+        let follow_up = std::mem::take(&mut self.slots[due.slot as usize]);
+        self.free.push(due.slot);
+        Some((due, follow_up))
     }
 }
 
@@ -109,7 +163,7 @@ pub struct Simulation<'p> {
     intensity: f64,
     stage_hint: usize,
     next_root: Option<Pending>,
-    pending: BinaryHeap<Pending>,
+    pending: Queue,
     sequences: Vec<u64>,
 
     encoded: Encoded,
@@ -146,7 +200,7 @@ impl<'p> Simulation<'p> {
             intensity: 0.0,
             stage_hint: 0,
             next_root: None,
-            pending: BinaryHeap::new(),
+            pending: Queue::default(),
             sequences: vec![0; plan.topics.len()],
             encoded: Encoded::default(),
             counters: SimCounters::default(),
@@ -182,7 +236,17 @@ impl<'p> Simulation<'p> {
             self.next_root = self.arrive();
             root?
         } else {
-            self.pending.pop()?
+            let (due, follow_up) = self.pending.pop()?;
+            Pending {
+                offset: due.offset,
+                chain: due.chain,
+                step: due.step,
+                parent_stage: follow_up.parent_stage,
+                user: follow_up.user,
+                product: follow_up.product,
+                rng: stream(self.seed, Domain::Chain, due.chain, u64::from(due.step)),
+                carried: follow_up.carried,
+            }
         };
         Some(self.emit(&mut event))
     }
@@ -253,21 +317,14 @@ impl<'p> Simulation<'p> {
                 let offset = event.offset + (delay * 1e9).round() as u64;
                 if self.drain || offset < self.end_offset {
                     let carried = self.hand_down(step, &mut event.carried);
-                    self.pending.push(Pending {
-                        offset,
-                        chain: event.chain,
-                        step: event.step + 1,
+                    let follow_up = FollowUp {
                         parent_stage: stage.map(|s| s as u32),
                         user: event.user,
                         product: event.product,
-                        rng: stream(
-                            self.seed,
-                            Domain::Chain,
-                            event.chain,
-                            u64::from(event.step) + 1,
-                        ),
                         carried,
-                    });
+                    };
+                    self.pending
+                        .push(offset, event.chain, event.step + 1, follow_up);
                     self.counters.peak_pending = self.counters.peak_pending.max(self.pending.len());
                 } else {
                     self.counters.cut_by_no_drain += 1;
