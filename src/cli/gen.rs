@@ -14,10 +14,9 @@ use chrono::{DateTime, SubsecRound as _, Utc};
 use clap::Args;
 
 use super::args::{parse_property, parse_start};
-use super::{EXIT_FAILED, EXIT_INTERRUPTED, EXIT_INVALID, install_interrupt_handler};
+use super::{EXIT_FAILED, EXIT_INVALID, install_interrupt_handler};
 use crate::generate::{GenSettings, Generator, WallClock, generate};
 use crate::plan::{DEFAULT_KEY, DEFAULT_PARTITIONS, DEFAULT_REPLICATION_FACTOR};
-use crate::report::Outcome;
 use crate::run::{RunOptions, seed_from_clock};
 use crate::sink::SinkKind;
 
@@ -184,13 +183,7 @@ pub fn run(args: GenArgs) -> ExitCode {
 
     let _ = std::io::stdout().flush();
     eprint!("{}", report.summary());
-    if report.failed() > 0 {
-        ExitCode::from(EXIT_FAILED)
-    } else if report.outcome == Outcome::Interrupted {
-        ExitCode::from(EXIT_INTERRUPTED)
-    } else {
-        ExitCode::SUCCESS
-    }
+    super::exit_code(report.failed(), report.outcome)
 }
 
 /// Reads a number of seconds, 0 or more, fractions allowed (`--interval`, `--flush-timeout`).

@@ -184,9 +184,14 @@ fn run_command(args: RunArgs) -> ExitCode {
         }
     }
 
-    if report.failed() > 0 {
+    exit_code(report.failed(), report.outcome)
+}
+
+/// The exit code of a run or a `gen` that got as far as producing.
+pub(crate) fn exit_code(failed: u64, outcome: Outcome) -> ExitCode {
+    if failed > 0 {
         ExitCode::from(EXIT_FAILED)
-    } else if report.outcome == Outcome::Interrupted {
+    } else if outcome == Outcome::Interrupted {
         ExitCode::from(EXIT_INTERRUPTED)
     } else {
         ExitCode::SUCCESS
