@@ -12,10 +12,21 @@
 //!
 //! The embedded sink runs the same producer against librdkafka's mock cluster, an in-process
 //! Kafka-protocol broker, so that a machine with nothing installed can run a scenario.
+//!
+//! Handing a record to librdkafka costs more than generating it (a copy, a topic lookup under
+//! a lock, an allocation, later its delivery report), so the sink does not do it on the
+//! generating thread. Records are copied into batches of about a thousand, and a producer
+//! thread of the sink's own hands them to librdkafka and serves delivery reports; on a machine
+//! with two cores this is what lets a run keep up with Kafka's own ProducerPerformance. A batch
+//! goes over when it is full and whenever the run waits for its schedule, so paced records are
+//! not held back, and only a few batches may wait at once, so a slow broker slows generation
+//! down instead of filling memory. Records keep their order.
 
 use std::collections::BTreeMap;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, SyncSender};
+use std::sync::{Arc, Mutex, mpsc};
+use std::thread::JoinHandle;
 use std::time::Duration;
 
 use rdkafka::ClientContext;
@@ -126,15 +137,139 @@ fn describe_error(error: &KafkaError) -> String {
     }
 }
 
-/// A librdkafka producer, optionally with the embedded broker it talks to.
+/// A librdkafka producer fed by a thread of its own, optionally with the embedded broker it
+/// talks to.
 pub struct KafkaSink {
-    // Declared before the broker, so it is dropped first.
-    producer: BaseProducer<DeliveryCounter>,
-    topics: Vec<String>,
+    producer: Arc<BaseProducer<DeliveryCounter>>,
+    /// Records taken but not yet handed to the producer thread.
+    batch: Batch,
+    /// `None` once the producer thread has been stopped.
+    handoff: Option<Handoff>,
     produced: Vec<u64>,
-    since_poll: u32,
     description: String,
+    // Declared after the producer, so it is dropped after it.
     embedded: Option<MockCluster<'static, DefaultProducerContext>>,
+}
+
+/// The way to the producer thread: full batches go over, emptied ones come back for reuse.
+struct Handoff {
+    full: SyncSender<Batch>,
+    empty: Receiver<Batch>,
+    thread: JoinHandle<()>,
+}
+
+/// A batch is handed over once it holds this many records...
+const BATCH_RECORDS: usize = 1024;
+/// ...or this many bytes of keys and values.
+const BATCH_BYTES: usize = 256 * 1024;
+/// Batches that may wait for the producer thread before the generating thread must wait too.
+const BATCHES_WAITING: usize = 4;
+/// How often an idle producer thread serves delivery reports.
+const IDLE_POLL: Duration = Duration::from_millis(10);
+
+/// Records on their way to the producer thread: keys and values back to back.
+#[derive(Debug, Default)]
+struct Batch {
+    bytes: Vec<u8>,
+    records: Vec<Batched>,
+}
+
+/// Where one record of a [`Batch`] is, and what else it carries.
+#[derive(Clone, Copy, Debug)]
+struct Batched {
+    topic: usize,
+    key_len: usize,
+    value_len: usize,
+    timestamp_ms: i64,
+}
+
+impl Batch {
+    fn push(&mut self, record: &Record<'_>) {
+        self.bytes.extend_from_slice(record.key);
+        self.bytes.extend_from_slice(record.value);
+        self.records.push(Batched {
+            topic: record.topic,
+            key_len: record.key.len(),
+            value_len: record.value.len(),
+            timestamp_ms: record.timestamp_ms,
+        });
+    }
+
+    fn is_full(&self) -> bool {
+        self.records.len() >= BATCH_RECORDS || self.bytes.len() >= BATCH_BYTES
+    }
+
+    fn clear(&mut self) {
+        self.bytes.clear();
+        self.records.clear();
+    }
+
+    /// The records, in the order they were pushed.
+    fn records(&self) -> impl Iterator<Item = Record<'_>> {
+        let mut at = 0;
+        self.records.iter().map(move |batched| {
+            let key = &self.bytes[at..at + batched.key_len];
+            at += batched.key_len;
+            let value = &self.bytes[at..at + batched.value_len];
+            at += batched.value_len;
+            Record {
+                topic: batched.topic,
+                key,
+                value,
+                timestamp_ms: batched.timestamp_ms,
+            }
+        })
+    }
+}
+
+/// The producer thread: hands each batch's records to librdkafka, in order, and serves
+/// delivery reports, until the sink closes the way in.
+fn produce_batches(
+    producer: &BaseProducer<DeliveryCounter>,
+    topics: &[String],
+    full: Receiver<Batch>,
+    empty: Sender<Batch>,
+) {
+    loop {
+        match full.recv_timeout(IDLE_POLL) {
+            Ok(mut batch) => {
+                for record in batch.records() {
+                    produce_one(producer, topics, &record);
+                }
+                producer.poll(Duration::ZERO);
+                batch.clear();
+                // The sink may be gone already; then the batch is simply dropped.
+                let _ = empty.send(batch);
+            }
+            Err(RecvTimeoutError::Timeout) => producer.poll(Duration::ZERO),
+            Err(RecvTimeoutError::Disconnected) => return,
+        }
+    }
+}
+
+/// Hands one record to librdkafka, waiting while its queue is full; a record it refuses is
+/// counted as failed.
+fn produce_one(producer: &BaseProducer<DeliveryCounter>, topics: &[String], record: &Record<'_>) {
+    let mut pending = BaseRecord::with_opaque_to(&topics[record.topic], record.topic)
+        .key(record.key)
+        .payload(record.value)
+        .timestamp(record.timestamp_ms);
+    loop {
+        match producer.send(pending) {
+            Ok(()) => return,
+            Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), returned)) => {
+                // The local queue is full: serve deliveries until there is room again.
+                pending = returned;
+                producer.poll(Duration::from_millis(5));
+            }
+            Err((error, _)) => {
+                producer
+                    .context()
+                    .fail(record.topic, describe_error(&error));
+                return;
+            }
+        }
+    }
 }
 
 impl KafkaSink {
@@ -188,15 +323,61 @@ impl KafkaSink {
             });
         }
 
-        let produced = vec![0; topics.len()];
+        let producer = Arc::new(producer);
+        let (full, full_out) = mpsc::sync_channel(BATCHES_WAITING);
+        let (empty_in, empty) = mpsc::channel();
+        let thread = {
+            let producer = Arc::clone(&producer);
+            let topics = topics.clone();
+            std::thread::Builder::new()
+                .name("simrun-produce".into())
+                .spawn(move || produce_batches(&producer, &topics, full_out, empty_in))
+                .map_err(|error| {
+                    SinkError::Config(format!("cannot start the producer thread: {error}"))
+                })?
+        };
+
         Ok(KafkaSink {
             producer,
-            topics,
-            produced,
-            since_poll: 0,
+            batch: Batch::default(),
+            handoff: Some(Handoff {
+                full,
+                empty,
+                thread,
+            }),
+            produced: vec![0; topics.len()],
             description,
             embedded,
         })
+    }
+
+    /// Hands the records taken so far to the producer thread, waiting if it is behind.
+    fn hand_over(&mut self) {
+        if self.batch.records.is_empty() {
+            return;
+        }
+        let Some(handoff) = &self.handoff else {
+            return;
+        };
+        let spare = handoff.empty.try_recv().unwrap_or_default();
+        let batch = std::mem::replace(&mut self.batch, spare);
+        if let Err(mpsc::SendError(lost)) = handoff.full.send(batch) {
+            // The thread only ends early by panicking; its records will never be sent.
+            for record in &lost.records {
+                let reason = "simrun's producer thread stopped".to_string();
+                self.producer.context().fail(record.topic, reason);
+            }
+        }
+    }
+
+    /// Closes the way to the producer thread and waits until it has handed over everything.
+    fn stop_thread(&mut self) {
+        if let Some(Handoff { full, thread, .. }) = self.handoff.take() {
+            drop(full);
+            if thread.join().is_err() {
+                tracing::error!("simrun's Kafka producer thread panicked");
+            }
+        }
     }
 
     /// The embedded broker's address, when there is one.
@@ -205,46 +386,25 @@ impl KafkaSink {
     }
 }
 
-/// How many records to hand over between two polls for delivery reports.
-const POLL_EVERY: u32 = 1024;
-
 impl Sink for KafkaSink {
     fn send(&mut self, record: &Record<'_>) -> Result<(), SinkError> {
-        let mut pending = BaseRecord::with_opaque_to(&self.topics[record.topic], record.topic)
-            .key(record.key)
-            .payload(record.value)
-            .timestamp(record.timestamp_ms);
-        loop {
-            match self.producer.send(pending) {
-                Ok(()) => break,
-                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), returned)) => {
-                    // The local queue is full: serve deliveries until there is room again.
-                    pending = returned;
-                    self.producer.poll(Duration::from_millis(5));
-                }
-                Err((error, _)) => {
-                    self.producer
-                        .context()
-                        .fail(record.topic, describe_error(&error));
-                    break;
-                }
-            }
-        }
+        self.batch.push(record);
         self.produced[record.topic] += 1;
-
-        self.since_poll += 1;
-        if self.since_poll >= POLL_EVERY {
-            self.since_poll = 0;
-            self.producer.poll(Duration::ZERO);
+        if self.batch.is_full() {
+            self.hand_over();
         }
         Ok(())
     }
 
     fn idle(&mut self, wait: Duration) {
-        self.producer.poll(wait);
+        // The run is ahead of its schedule: what it has taken goes out now.
+        self.hand_over();
+        std::thread::sleep(wait);
     }
 
     fn finish(&mut self, timeout: Duration) -> Result<(), SinkError> {
+        self.hand_over();
+        self.stop_thread();
         if self.producer.flush(timeout).is_err() {
             // Whatever is left will not arrive in time: purge it, so each record is reported
             // as failed through its delivery callback.
@@ -259,7 +419,7 @@ impl Sink for KafkaSink {
     fn delivery(&self) -> Vec<TopicDelivery> {
         let context = self.producer.context();
         let failed = context.failed.lock().map(|f| f.clone()).unwrap_or_default();
-        (0..self.topics.len())
+        (0..self.produced.len())
             .map(|topic| TopicDelivery {
                 produced: self.produced[topic],
                 acknowledged: context.acknowledged[topic].load(Ordering::Relaxed),
@@ -270,5 +430,13 @@ impl Sink for KafkaSink {
 
     fn describe(&self) -> String {
         self.description.clone()
+    }
+}
+
+impl Drop for KafkaSink {
+    /// A sink dropped without [`Sink::finish`] still stops its thread before the producer and
+    /// the embedded broker go.
+    fn drop(&mut self) {
+        self.stop_thread();
     }
 }
