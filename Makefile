@@ -18,7 +18,8 @@ SMOKE_SCENARIO := scenarios/smoke.yaml
 SMOKE_REPORT := $(TARGET_DIR)/smoke-report.json
 
 .PHONY: help kafka-up kafka-down kafka-status kafka-logs kafka-clean build \
-	create-topics list-topics topics run smoke unit-test integration-test test
+	create-topics list-topics topics run smoke unit-test integration-test test \
+	bench bench-micro
 
 help:
 	@echo "targets:"
@@ -37,6 +38,10 @@ help:
 	@echo "  integration-test  the tests against the broker on $(BOOTSTRAP), which must run"
 	@echo "  test              unit-test, then integration-test; a broker started for them is"
 	@echo "                    stopped afterwards"
+	@echo "  bench             the end-to-end benchmark of docs/performance.md (5-10 minutes);"
+	@echo "                    a broker started for it is stopped afterwards. BENCH_ARGS adds"
+	@echo "                    options of bench/run.py, e.g. BENCH_ARGS='--only generation'"
+	@echo "  bench-micro       cargo bench: the criterion micro-benchmarks of the hot paths"
 
 kafka-up:
 	@$(KAFKA) up
@@ -93,3 +98,20 @@ test: unit-test
 	$(MAKE) --no-print-directory integration-test || status=$$?; \
 	if [ $$started = yes ]; then $(KAFKA) down; fi; \
 	exit $$status
+
+# The end-to-end benchmark (docs/performance.md): generation, delivery against Kafka's own
+# ProducerPerformance, pacing and memory, each beside its target. Like `test`, it starts a broker
+# only when none answers and stops it again afterwards. Nothing in CI runs it.
+bench:
+	@started=no; \
+	if ! $(KAFKA) status >/dev/null; then \
+		$(KAFKA) up || exit 1; \
+		started=yes; \
+	fi; \
+	status=0; \
+	python3 bench/run.py $(BENCH_ARGS) || status=$$?; \
+	if [ $$started = yes ]; then $(KAFKA) down; fi; \
+	exit $$status
+
+bench-micro:
+	$(CARGO) bench --bench hot_paths
