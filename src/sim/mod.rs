@@ -11,21 +11,18 @@
 //! looks like therefore depends on its identity alone, never on what else was generated first.
 //! The queue only holds follow-ups not yet due, so memory stays flat however long a run lasts.
 //!
-//! The queue is the hot spot of a long run: it holds tens of thousands of follow-ups, each
-//! pushed and popped once. Its heap therefore orders small [`Due`] keys only, and the rest of
-//! each follow-up waits in a slab of reusable slots; a follow-up's random stream is opened when
-//! it is emitted rather than stored, since it depends on the chain and step alone.
+//! The queue ([`queue`]) is the hot spot of a busy run. A follow-up's random stream is opened
+//! when it is emitted rather than stored with it, since it depends on the chain and step alone.
 
+mod queue;
 pub mod rng;
-
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
 
 use crate::encoding::record::{Encoded, EventFacts};
 use crate::plan::Plan;
 use crate::plan::distribution::EntitySampler;
 use crate::plan::fields::CarrySource;
 use crate::scenario::Arrivals;
+use queue::Queue;
 use rng::{Domain, StreamRng, standard_exponential, stream, unit};
 
 /// An event about to be emitted: the next arrival, or a follow-up taken off the queue.
@@ -49,23 +46,6 @@ impl Pending {
     }
 }
 
-/// A queued follow-up's place in line, and the slot holding the rest of it.
-///
-/// Ordered by `(offset, chain, step)`, which no two events share, so the slot never decides.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-struct Due {
-    offset: u64,
-    chain: u64,
-    step: u32,
-    slot: u32,
-}
-
-impl Due {
-    fn order(&self) -> (u64, u64, u32) {
-        (self.offset, self.chain, self.step)
-    }
-}
-
 /// What a queued follow-up carries besides its place in line.
 #[derive(Debug, Default)]
 struct FollowUp {
@@ -73,50 +53,6 @@ struct FollowUp {
     user: u64,
     product: u64,
     carried: Vec<Box<[u8]>>,
-}
-
-/// Queued follow-ups: a min-heap of [`Due`] keys over a slab of reusable [`FollowUp`] slots.
-#[derive(Debug, Default)]
-struct Queue {
-    heap: BinaryHeap<Reverse<Due>>,
-    slots: Vec<FollowUp>,
-    free: Vec<u32>,
-}
-
-impl Queue {
-    fn len(&self) -> usize {
-        self.heap.len()
-    }
-
-    fn peek(&self) -> Option<&Due> {
-        self.heap.peek().map(|Reverse(due)| due)
-    }
-
-    fn push(&mut self, offset: u64, chain: u64, step: u32, follow_up: FollowUp) {
-        let slot = match self.free.pop() {
-            Some(slot) => {
-                self.slots[slot as usize] = follow_up;
-                slot
-            }
-            None => {
-                self.slots.push(follow_up);
-                (self.slots.len() - 1) as u32
-            }
-        };
-        self.heap.push(Reverse(Due {
-            offset,
-            chain,
-            step,
-            slot,
-        }));
-    }
-
-    fn pop(&mut self) -> Option<(Due, FollowUp)> {
-        let Reverse(due) = self.heap.pop()?;
-        let follow_up = std::mem::take(&mut self.slots[due.slot as usize]);
-        self.free.push(due.slot);
-        Some((due, follow_up))
-    }
 }
 
 /// What the caller learns about an emitted event; its bytes are in [`Simulation::encoded`].
@@ -163,7 +99,7 @@ pub struct Simulation<'p> {
     intensity: f64,
     stage_hint: usize,
     next_root: Option<Pending>,
-    pending: Queue,
+    pending: Queue<FollowUp>,
     sequences: Vec<u64>,
 
     encoded: Encoded,
@@ -225,8 +161,9 @@ impl<'p> Simulation<'p> {
 
     /// Emits the next event in simulated-time order, or `None` when the run is over.
     pub fn next_event(&mut self) -> Option<Emitted> {
-        let take_root = match (&self.next_root, self.pending.peek()) {
-            (Some(root), Some(follow_up)) => root.order() < follow_up.order(),
+        let first_follow_up = self.pending.peek().map(|due| due.order());
+        let take_root = match (&self.next_root, first_follow_up) {
+            (Some(root), Some(follow_up)) => root.order() < follow_up,
             (Some(_), None) => true,
             (None, Some(_)) => false,
             (None, None) => return None,
