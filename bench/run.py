@@ -89,6 +89,8 @@ class Measured:
     max_rss_kib: int
     broker_cpu_seconds: float | None
     machine_busy: float
+    # The share of the machine's time the hypervisor gave to other guests.
+    machine_steal: float
 
 
 def broker_pid() -> int | None:
@@ -124,12 +126,13 @@ def process_cpu_seconds(pid: int | None) -> float | None:
     return (int(fields[11]) + int(fields[12])) / ticks
 
 
-def machine_ticks() -> tuple[int, int]:
-    """(busy, total) CPU ticks of the whole machine since boot."""
+def machine_ticks() -> tuple[int, int, int]:
+    """(busy, total, stolen) CPU ticks of the whole machine since boot."""
     with open("/proc/stat") as stat:
         values = [int(v) for v in stat.readline().split()[1:]]
     idle = values[3] + values[4]
-    return sum(values) - idle, sum(values)
+    steal = values[7] if len(values) > 7 else 0
+    return sum(values) - idle, sum(values), steal
 
 
 def measure(command: list[str], *, broker: int | None = None) -> Measured:
@@ -140,13 +143,13 @@ def measure(command: list[str], *, broker: int | None = None) -> Measured:
     """
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         broker_before = process_cpu_seconds(broker)
-        busy_before, total_before = machine_ticks()
+        busy_before, total_before, steal_before = machine_ticks()
         began = time.monotonic()
         process = subprocess.Popen(command, stdout=out, stderr=err, cwd=ROOT, text=True)
         _, status, usage = os.wait4(process.pid, 0)
         process.returncode = os.waitstatus_to_exitcode(status)
         wall = time.monotonic() - began
-        busy_after, total_after = machine_ticks()
+        busy_after, total_after, steal_after = machine_ticks()
         broker_after = process_cpu_seconds(broker)
         out.seek(0)
         err.seek(0)
@@ -162,6 +165,7 @@ def measure(command: list[str], *, broker: int | None = None) -> Measured:
             max_rss_kib=usage.ru_maxrss,
             broker_cpu_seconds=broker_cpu,
             machine_busy=(busy_after - busy_before) / max(1, total_after - total_before),
+            machine_steal=(steal_after - steal_before) / max(1, total_after - total_before),
         )
 
 
@@ -253,6 +257,7 @@ class DeliveryRun:
     client_cpu_seconds: float
     broker_cpu_seconds: float | None
     machine_busy: float
+    machine_steal: float
     wall_seconds: float
 
 
@@ -285,6 +290,7 @@ def simrun_delivery(
         client_cpu_seconds=measured.cpu_seconds,
         broker_cpu_seconds=measured.broker_cpu_seconds,
         machine_busy=measured.machine_busy,
+        machine_steal=measured.machine_steal,
         wall_seconds=seconds,
     )
 
@@ -326,6 +332,7 @@ def performance_delivery(tag: str, records: int, size: int, broker) -> DeliveryR
         client_cpu_seconds=measured.cpu_seconds,
         broker_cpu_seconds=measured.broker_cpu_seconds,
         machine_busy=measured.machine_busy,
+        machine_steal=measured.machine_steal,
         wall_seconds=int(sent) / rate,
     )
 
@@ -439,6 +446,10 @@ class Pacing:
     # Records more than 100 ms later than the median delay, and when they were due (s).
     late_records: int
     late_span: tuple[float, float] | None
+    # The machine while simrun ran: busy and stolen shares, the broker's CPU seconds.
+    machine_busy: float
+    machine_steal: float
+    broker_cpu_seconds: float | None
 
 
 def judge(times_ms: list[int], origin_ms: int, profile: Profile) -> ClockResult:
@@ -487,7 +498,8 @@ def read_back(scenario: Path, topic: str) -> tuple[list[int], list[int]]:
 def pacing(name: str, file: str, run_id: str, directory: Path) -> Pacing:
     profile = profile_of(SCENARIOS / file)
     scenario = scenario_copy(SCENARIOS / file, f"-{run_id}", directory)
-    report, _ = run_report(scenario, ["--sink", "kafka", "-b", BOOTSTRAP])
+    report, measured = run_report(scenario, ["--sink", "kafka", "-b", BOOTSTRAP],
+                                  broker=broker_pid())
     if report["events"] != profile.total():
         raise BenchError(f"{file}: simrun emitted {report['events']} events, the plan "
                          f"{profile.total()}")
@@ -518,6 +530,9 @@ def pacing(name: str, file: str, run_id: str, directory: Path) -> Pacing:
         lag_max_ms=lag[-1],
         late_records=len(late),
         late_span=late_span,
+        machine_busy=measured.machine_busy,
+        machine_steal=measured.machine_steal,
+        broker_cpu_seconds=measured.broker_cpu_seconds,
     )
 
 
@@ -620,14 +635,15 @@ def details(results: dict) -> str:
                      f"(simrun: key and value; ProducerPerformance: {round(dl.average_size)}-byte "
                      "values, no key)")
         lines.append("  round  tool                 records/s   MiB/s   client CPU s  "
-                     "broker CPU s  machine busy")
+                     "broker CPU s  machine busy (stolen)")
         for number, pair in enumerate(dl.rounds, 1):
             for run in pair:
                 broker = ("n/a" if run.broker_cpu_seconds is None
                           else f"{run.broker_cpu_seconds:.1f}")
                 lines.append(f"  {number:<5}  {run.tool:<19} {run.records_per_second:>10,.0f} "
                              f"{run.mib_per_second:>7.1f} {run.client_cpu_seconds:>13.1f} "
-                             f"{broker:>13}  {run.machine_busy:>11.0%}")
+                             f"{broker:>13}  {run.machine_busy:>12.0%} "
+                             f"({run.machine_steal:.0%})")
     for pace in results.get("pacing", []):
         lines.append(f"pacing {pace.name}: planned mean {pace.planned_mean_rate:,.0f}/s; "
                      f"achieved {pace.event_time.mean_rate:,.1f}/s by event time, "
@@ -641,6 +657,10 @@ def details(results: dict) -> str:
                          f"between {pace.late_span[0]:.2f} s and {pace.late_span[1]:.2f} s")
         lines.append(f"  simrun's own report: at most {pace.max_behind_ms:.1f} ms behind "
                      f"schedule, {pace.mean_behind_ms:.2f} ms on average")
+        broker = ("n/a" if pace.broker_cpu_seconds is None
+                  else f"{pace.broker_cpu_seconds:.1f} CPU s")
+        lines.append(f"  machine during the run: {pace.machine_busy:.0%} busy, "
+                     f"{pace.machine_steal:.1%} stolen by the hypervisor; broker {broker}")
     return "\n".join(lines)
 
 
