@@ -8,7 +8,7 @@ their targets, in one table.
 2. delivery: the same events produced to the local broker (acks=all, idempotence, lz4), each
    round followed by Kafka's own ProducerPerformance sending as many records of the same
    average size with the same settings to a topic with as many partitions; fresh topics every
-   round, rounds alternating simrun and ProducerPerformance (five by default); the median ratio
+   round, rounds alternating simrun and ProducerPerformance (seven by default); the median ratio
    of the two.
 3. pacing: a constant 20,000 events per second and a ramp from 1,000 to 30,000, each for 30 s
    at real-time speed, read back from the broker; the error of the achieved mean rate against
@@ -726,8 +726,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--only", default=",".join(PARTS),
                         help="comma-separated parts to run: " + ", ".join(PARTS))
-    parser.add_argument("--rounds", type=int, default=5,
-                        help="delivery rounds, each simrun then ProducerPerformance (default 5)")
+    parser.add_argument("--rounds", type=int, default=7,
+                        help="delivery rounds, each simrun then ProducerPerformance (default 7)")
     parser.add_argument("--generation-runs", type=int, default=3,
                         help="generation runs whose median is reported (default 3)")
     parser.add_argument("-X", dest="property", action="append", default=[], metavar="KEY=VALUE",
