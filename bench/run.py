@@ -37,6 +37,7 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -450,6 +451,33 @@ class Pacing:
     machine_busy: float
     machine_steal: float
     broker_cpu_seconds: float | None
+    # The local broker's garbage-collection pauses during the run, from its GC log: (second of
+    # the run on the wall clock judged, milliseconds paused). None when there is no such log.
+    broker_pauses: list[tuple[float, float]] | None
+
+
+GC_LOG = ROOT / ".cache" / "kafka" / "logs" / "gc.log"
+GC_PAUSE = re.compile(r"^\[(\S+?)\]\[[\d.]+s\] GC\(\d+\) Pause .* ([\d.]+)ms$")
+
+
+def broker_gc_pauses(since: float, until: float,
+                     origin_ms: int) -> list[tuple[float, float]] | None:
+    """The local broker's GC pauses between two wall-clock times (seconds since the epoch), as
+    (seconds after `origin_ms`, milliseconds paused); None without the GC log that
+    kafka-local.sh has the broker write."""
+    try:
+        lines = GC_LOG.read_text().splitlines()
+    except OSError:
+        return None
+    pauses = []
+    for line in lines:
+        match = GC_PAUSE.match(line)
+        if not match:
+            continue
+        at = datetime.strptime(match.group(1), "%Y-%m-%dT%H:%M:%S.%f%z").timestamp()
+        if since <= at <= until:
+            pauses.append(((at * 1000 - origin_ms) / 1000, float(match.group(2))))
+    return pauses
 
 
 def judge(times_ms: list[int], origin_ms: int, profile: Profile) -> ClockResult:
@@ -498,8 +526,10 @@ def read_back(scenario: Path, topic: str) -> tuple[list[int], list[int]]:
 def pacing(name: str, file: str, run_id: str, directory: Path) -> Pacing:
     profile = profile_of(SCENARIOS / file)
     scenario = scenario_copy(SCENARIOS / file, f"-{run_id}", directory)
+    began = time.time()
     report, measured = run_report(scenario, ["--sink", "kafka", "-b", BOOTSTRAP],
                                   broker=broker_pid())
+    ended = time.time()
     if report["events"] != profile.total():
         raise BenchError(f"{file}: simrun emitted {report['events']} events, the plan "
                          f"{profile.total()}")
@@ -533,6 +563,7 @@ def pacing(name: str, file: str, run_id: str, directory: Path) -> Pacing:
         machine_busy=measured.machine_busy,
         machine_steal=measured.machine_steal,
         broker_cpu_seconds=measured.broker_cpu_seconds,
+        broker_pauses=broker_gc_pauses(began, ended, first_event + typical),
     )
 
 
@@ -661,6 +692,11 @@ def details(results: dict) -> str:
                   else f"{pace.broker_cpu_seconds:.1f} CPU s")
         lines.append(f"  machine during the run: {pace.machine_busy:.0%} busy, "
                      f"{pace.machine_steal:.1%} stolen by the hypervisor; broker {broker}")
+        if pace.broker_pauses:
+            longest = max(pace.broker_pauses, key=lambda pause: pause[1])
+            total = sum(ms for _, ms in pace.broker_pauses)
+            lines.append(f"  broker GC: {len(pace.broker_pauses)} pauses, {total:.0f} ms in all, "
+                         f"the longest {longest[1]:.0f} ms at second {longest[0]:.2f}")
     return "\n".join(lines)
 
 

@@ -27,7 +27,8 @@
 #                        work, else local), docker or local
 #   KAFKA_READY_TIMEOUT  seconds to wait for the broker to answer (default 120)
 #   KAFKA_STOP_TIMEOUT   seconds between SIGTERM and SIGKILL on `down` (default 30)
-#   KAFKA_HEAP_OPTS      heap of the local broker (default -Xms256m -Xmx1g)
+#   KAFKA_HEAP_OPTS      heap of the local broker (default -Xms1g -Xmx1g, as Kafka's own
+#                        start script sets it: a heap that never grows or shrinks)
 #   KAFKA_TOOL_OPTS      JVM options of `java-class` (default -Xmx512m)
 #   JAVA_HOME            the Java, 17 or newer, to run with (default: java on PATH)
 
@@ -56,7 +57,7 @@ BOOTSTRAP=${BOOTSTRAP:-localhost:9092}
 KAFKA_RUNTIME=${KAFKA_RUNTIME:-auto}
 READY_TIMEOUT=${KAFKA_READY_TIMEOUT:-120}
 STOP_TIMEOUT=${KAFKA_STOP_TIMEOUT:-30}
-HEAP_OPTS=${KAFKA_HEAP_OPTS:--Xms256m -Xmx1g}
+HEAP_OPTS=${KAFKA_HEAP_OPTS:--Xms1g -Xmx1g}
 TOOL_OPTS=${KAFKA_TOOL_OPTS:--Xmx512m}
 
 say() {
@@ -318,7 +319,9 @@ up_local() {
     local log_offset=0
     [[ -f $LOG_DIR/server.log ]] && log_offset=$(stat -c %s "$LOG_DIR/server.log")
     # shellcheck disable=SC2086 # HEAP_OPTS holds several options
+    # The GC log (pauses with their wall-clock times) tells broker stalls from client ones.
     setsid nohup "$JAVA" $HEAP_OPTS -XX:+UseG1GC -XX:MaxGCPauseMillis=20 \
+        -Xlog:gc:file="$LOG_DIR/gc.log":time,uptime:filecount=3,filesize=10M \
         -Djava.awt.headless=true -Dkafka.logs.dir="$LOG_DIR" \
         -Dlog4j2.configurationFile="$BROKER_LOG_CONFIG" -cp "$LIBS/*" \
         kafka.Kafka "$CONFIG" >"$LOG_DIR/kafka.out" 2>&1 </dev/null &

@@ -8,7 +8,6 @@
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::time::Instant;
 
 use apache_avro::Schema;
 use apache_avro::reader::datum::GenericDatumReader;
@@ -317,34 +316,4 @@ fn recursive_values_stop_within_the_depth_limit() {
         (10..=2_000).contains(&largest),
         "largest tree: {largest} records"
     );
-}
-
-/// Times random records of the three project events. Run it in release mode:
-/// `cargo test --release --test avro_corpus -- --ignored --nocapture`.
-#[test]
-#[ignore = "a measurement, not a check"]
-fn measure_random_record_speed() {
-    const COUNT: usize = 2_000_000;
-    for file in [
-        "project_cart_adds.avsc",
-        "project_product_clicks.avsc",
-        "project_purchases.avsc",
-    ] {
-        let random = RandomSchema::new(&schema(file)).unwrap();
-        let mut rng = Pcg64Mcg::new(SEED);
-        let mut datum = Vec::with_capacity(256);
-        let mut bytes = 0;
-        let started = Instant::now();
-        for index in 0..COUNT {
-            datum.clear();
-            random.write_random(&context(index), &mut rng, &mut datum);
-            bytes += datum.len();
-        }
-        let elapsed = started.elapsed();
-        let per_record = elapsed.as_nanos() as f64 / COUNT as f64;
-        println!(
-            "{file}: {per_record:.1} ns per record, {:.1} bytes per record",
-            bytes as f64 / COUNT as f64
-        );
-    }
 }

@@ -356,21 +356,33 @@ impl Admin {
             .collect()
     }
 
-    /// Waits until new topics show all their partitions in metadata, so producing to them does
-    /// not start with unknown-partition errors.
+    /// Waits until new topics show all their partitions in metadata, each with a leader, so that
+    /// producing to them starts at once: a producer that meets a partition without a leader holds
+    /// its records back until it asks again, which would put the first half second of a paced
+    /// run behind schedule.
     fn wait_for_metadata(&self, requests: &[TopicRequest]) {
         let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        let ready = |request: &TopicRequest| {
+            let timeout = crate::sink::kafka::CONNECT_TIMEOUT;
+            let Ok(metadata) = self
+                .client
+                .inner()
+                .fetch_metadata(Some(&request.name), timeout)
+            else {
+                return false;
+            };
+            metadata.topics().iter().any(|topic| {
+                topic.name() == request.name
+                    && topic.error().is_none()
+                    && topic.partitions().len() as i32 == request.partitions
+                    && topic.partitions().iter().all(|p| p.leader() >= 0)
+            })
+        };
         while std::time::Instant::now() < deadline {
-            let Ok(topics) = self.list() else { return };
-            let ready = requests.iter().all(|request| {
-                topics
-                    .iter()
-                    .any(|t| t.name == request.name && t.partitions == request.partitions)
-            });
-            if ready {
+            if requests.iter().all(ready) {
                 return;
             }
-            std::thread::sleep(Duration::from_millis(100));
+            std::thread::sleep(Duration::from_millis(50));
         }
     }
 }

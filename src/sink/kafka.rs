@@ -10,6 +10,11 @@
 //! dropping. Whatever is still in flight when the flush deadline passes is purged and counted
 //! as failed, so the numbers always add up.
 //!
+//! An idempotent producer sends nothing until the broker has given it a producer id, which
+//! librdkafka asks for only half a second after the producer is created. The sink waits for
+//! that id before the run's clock starts, so that the first half second of a paced run is not
+//! delivered late in one burst; librdkafka's statistics say when the id has come.
+//!
 //! The embedded sink runs the same producer against librdkafka's mock cluster, an in-process
 //! Kafka-protocol broker, so that a machine with nothing installed can run a scenario.
 //!
@@ -23,11 +28,11 @@
 //! down instead of filling memory. Records keep their order.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, SyncSender};
 use std::sync::{Arc, Mutex, mpsc};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rdkafka::ClientContext;
 use rdkafka::config::{ClientConfig, RDKafkaLogLevel};
@@ -73,15 +78,28 @@ impl KafkaOptions {
             config.set(key, value);
         }
         config.set("bootstrap.servers", &self.bootstrap_servers);
+        if is_idempotent(&config) && config.get("statistics.interval.ms").is_none() {
+            config.set("statistics.interval.ms", STATISTICS_INTERVAL_MS);
+        }
         config.set_log_level(RDKafkaLogLevel::Warning);
         config
     }
+}
+
+/// How often librdkafka reports statistics when simrun sets the interval: often enough that
+/// the wait for the producer id ends soon after the id arrives, rarely enough to cost nothing.
+const STATISTICS_INTERVAL_MS: &str = "100";
+
+fn is_idempotent(config: &ClientConfig) -> bool {
+    config.get("enable.idempotence") == Some("true")
 }
 
 /// Counts deliveries as librdkafka reports them.
 struct DeliveryCounter {
     acknowledged: Vec<AtomicU64>,
     failed: Mutex<Vec<BTreeMap<String, u64>>>,
+    /// Whether librdkafka's statistics have shown an idempotent producer with its id.
+    has_producer_id: AtomicBool,
 }
 
 impl DeliveryCounter {
@@ -89,6 +107,7 @@ impl DeliveryCounter {
         DeliveryCounter {
             acknowledged: (0..topics).map(|_| AtomicU64::new(0)).collect(),
             failed: Mutex::new(vec![BTreeMap::new(); topics]),
+            has_producer_id: AtomicBool::new(false),
         }
     }
 
@@ -100,6 +119,17 @@ impl DeliveryCounter {
 }
 
 impl ClientContext for DeliveryCounter {
+    /// Only watches for the producer id; a search in the text is enough for that, and cheaper
+    /// than parsing the whole report every time.
+    fn stats_raw(&self, statistics: &[u8]) {
+        const ASSIGNED: &[u8] = br#""idemp_state": "Assigned""#;
+        if !self.has_producer_id.load(Ordering::Relaxed)
+            && statistics.windows(ASSIGNED.len()).any(|w| w == ASSIGNED)
+        {
+            self.has_producer_id.store(true, Ordering::Relaxed);
+        }
+    }
+
     fn error(&self, error: KafkaError, reason: &str) {
         tracing::warn!(target: "simrun::kafka", %error, reason, "kafka client error");
     }
@@ -222,6 +252,24 @@ impl Batch {
     }
 }
 
+/// Waits, at most [`CONNECT_TIMEOUT`], until the idempotent producer has its producer id. A
+/// broker that never gives one is not an error here: librdkafka keeps asking, records wait in its
+/// queue, and a run reports them late or failed as they turn out.
+fn wait_for_producer_id(producer: &BaseProducer<DeliveryCounter>) {
+    let began = Instant::now();
+    while !producer.context().has_producer_id.load(Ordering::Relaxed) {
+        if began.elapsed() > CONNECT_TIMEOUT {
+            tracing::warn!(
+                target: "simrun::kafka",
+                "no producer id from the broker within {CONNECT_TIMEOUT:?}; producing anyway"
+            );
+            return;
+        }
+        producer.poll(Duration::from_millis(10));
+    }
+    tracing::debug!(target: "simrun::kafka", waited = ?began.elapsed(), "producer id assigned");
+}
+
 /// The producer thread: hands each batch's records to librdkafka, in order, and serves
 /// delivery reports, until the sink closes the way in.
 fn produce_batches(
@@ -321,6 +369,10 @@ impl KafkaSink {
                 timeout: CONNECT_TIMEOUT,
                 reason: describe_error(&error),
             });
+        }
+
+        if is_idempotent(&options.client_config()) {
+            wait_for_producer_id(&producer);
         }
 
         let producer = Arc::new(producer);
@@ -438,5 +490,59 @@ impl Drop for KafkaSink {
     /// the embedded broker go.
     fn drop(&mut self) {
         self.stop_thread();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn options(properties: &[(&str, &str)]) -> KafkaOptions {
+        KafkaOptions {
+            bootstrap_servers: "localhost:1".into(),
+            properties: properties
+                .iter()
+                .map(|(key, value)| (key.to_string(), value.to_string()))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn statistics_are_asked_for_only_to_learn_the_producer_id() {
+        let idempotent = options(&[]).client_config();
+        assert_eq!(
+            idempotent.get("statistics.interval.ms"),
+            Some(STATISTICS_INTERVAL_MS)
+        );
+
+        let chosen = options(&[("statistics.interval.ms", "5000")]).client_config();
+        assert_eq!(chosen.get("statistics.interval.ms"), Some("5000"));
+
+        let plain = options(&[("enable.idempotence", "false")]).client_config();
+        assert_eq!(plain.get("statistics.interval.ms"), None);
+    }
+
+    #[test]
+    fn only_an_assigned_idempotence_state_counts_as_having_the_id() {
+        let counter = DeliveryCounter::new(1);
+        let report = |state: &str| format!(r#"{{"eos": {{ "idemp_state": "{state}", "x": 1 }}}}"#);
+
+        counter.stats_raw(report("WaitPID").as_bytes());
+        assert!(!counter.has_producer_id.load(Ordering::Relaxed));
+
+        counter.stats_raw(report("Assigned").as_bytes());
+        assert!(counter.has_producer_id.load(Ordering::Relaxed));
+    }
+
+    #[test]
+    fn the_embedded_sink_opens_with_its_producer_id() {
+        let sink = KafkaSink::embedded(Vec::new(), &[("clicks".to_string(), 3)])
+            .expect("the embedded broker should start");
+        assert!(
+            sink.producer
+                .context()
+                .has_producer_id
+                .load(Ordering::Relaxed)
+        );
     }
 }
