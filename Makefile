@@ -38,7 +38,7 @@ help:
 	@echo "  integration-test  the tests against the broker on $(BOOTSTRAP), which must run"
 	@echo "  test              unit-test, then integration-test; a broker started for them is"
 	@echo "                    stopped afterwards"
-	@echo "  bench             the end-to-end benchmark of docs/performance.md (5-10 minutes);"
+	@echo "  bench             the end-to-end benchmark of docs/performance.md (about 10 minutes);"
 	@echo "                    a broker started for it is stopped afterwards. BENCH_ARGS adds"
 	@echo "                    options of bench/run.py, e.g. BENCH_ARGS='--only generation'"
 	@echo "  bench-micro       cargo bench: the criterion micro-benchmarks of the hot paths"
