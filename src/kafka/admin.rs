@@ -358,8 +358,8 @@ impl Admin {
 
     /// Waits until new topics show all their partitions in metadata, each with a leader, so that
     /// producing to them starts at once: a producer that meets a partition without a leader holds
-    /// its records back until it asks again, which would put the first half second of a paced
-    /// run behind schedule.
+    /// its records back until it asks again, which would put the first records of a paced run
+    /// behind schedule.
     fn wait_for_metadata(&self, requests: &[TopicRequest]) {
         let deadline = std::time::Instant::now() + Duration::from_secs(10);
         let ready = |request: &TopicRequest| {

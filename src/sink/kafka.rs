@@ -10,10 +10,11 @@
 //! dropping. Whatever is still in flight when the flush deadline passes is purged and counted
 //! as failed, so the numbers always add up.
 //!
-//! An idempotent producer sends nothing until the broker has given it a producer id, which
-//! librdkafka asks for only half a second after the producer is created. The sink waits for
-//! that id before the run's clock starts, so that the first half second of a paced run is not
-//! delivered late in one burst; librdkafka's statistics say when the id has come.
+//! An idempotent producer sends nothing until the broker has given it a producer id.
+//! librdkafka asks for one with its first metadata, and when that attempt fails it tries again
+//! only half a second later. The sink waits for the id before the run's clock starts, so that
+//! the first records of a paced run are not held back and delivered late in one burst;
+//! librdkafka's statistics say when the id has come.
 //!
 //! The embedded sink runs the same producer against librdkafka's mock cluster, an in-process
 //! Kafka-protocol broker, so that a machine with nothing installed can run a scenario.
