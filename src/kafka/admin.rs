@@ -19,6 +19,10 @@ use rdkafka::admin::{
 use rdkafka::client::DefaultClientContext;
 use rdkafka::config::ClientConfig;
 use rdkafka::error::RDKafkaErrorCode;
+use rdkafka::metadata::Metadata;
+
+use super::Unreachable;
+use crate::sink::kafka::CONNECT_TIMEOUT;
 
 /// A topic as a scenario wants it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -95,15 +99,8 @@ pub enum Provisioned {
 /// Why provisioning failed.
 #[derive(Debug, thiserror::Error)]
 pub enum AdminError {
-    #[error(
-        "cannot reach Kafka at {servers} within {timeout:?}: {reason}; start a broker \
-             (`make kafka-up`) or choose another with --bootstrap-server"
-    )]
-    Unreachable {
-        servers: String,
-        timeout: Duration,
-        reason: String,
-    },
+    #[error(transparent)]
+    Unreachable(#[from] Unreachable),
     #[error(
         "topic {name} exists with {found_partitions} partitions and replication factor \
              {found_replication}, but the scenario plans {partitions} and {replication}; records \
@@ -162,18 +159,17 @@ impl Admin {
         Ok(admin)
     }
 
+    /// The cluster's metadata about every topic.
+    fn metadata(&self) -> Result<Metadata, Unreachable> {
+        self.client
+            .inner()
+            .fetch_metadata(None, CONNECT_TIMEOUT)
+            .map_err(|error| Unreachable::new(&self.servers, error))
+    }
+
     /// Every topic of the cluster (internal ones excluded), sorted by name.
     pub fn list(&self) -> Result<Vec<TopicInfo>, AdminError> {
-        let timeout = crate::sink::kafka::CONNECT_TIMEOUT;
-        let metadata = self
-            .client
-            .inner()
-            .fetch_metadata(None, timeout)
-            .map_err(|error| AdminError::Unreachable {
-                servers: self.servers.clone(),
-                timeout,
-                reason: error.to_string(),
-            })?;
+        let metadata = self.metadata()?;
         let mut topics: Vec<TopicInfo> = metadata
             .topics()
             .iter()
@@ -254,16 +250,7 @@ impl Admin {
 
     /// Describes the topics `names`, in that order; `None` for a topic the cluster lacks.
     pub fn describe(&self, names: &[String]) -> Result<Vec<Option<TopicDescription>>, AdminError> {
-        let timeout = crate::sink::kafka::CONNECT_TIMEOUT;
-        let metadata = self
-            .client
-            .inner()
-            .fetch_metadata(None, timeout)
-            .map_err(|error| AdminError::Unreachable {
-                servers: self.servers.clone(),
-                timeout,
-                reason: error.to_string(),
-            })?;
+        let metadata = self.metadata()?;
 
         // Partitions from the metadata, configuration from the brokers.
         let found: Vec<Option<Vec<PartitionInfo>>> = names
@@ -363,11 +350,10 @@ impl Admin {
     fn wait_for_metadata(&self, requests: &[TopicRequest]) {
         let deadline = std::time::Instant::now() + Duration::from_secs(10);
         let ready = |request: &TopicRequest| {
-            let timeout = crate::sink::kafka::CONNECT_TIMEOUT;
             let Ok(metadata) = self
                 .client
                 .inner()
-                .fetch_metadata(Some(&request.name), timeout)
+                .fetch_metadata(Some(&request.name), CONNECT_TIMEOUT)
             else {
                 return false;
             };

@@ -17,6 +17,7 @@ use rdkafka::message::Message;
 use rdkafka::metadata::Metadata;
 use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
 
+use super::Unreachable;
 use super::admin::is_client_wide;
 use crate::sink::kafka::CONNECT_TIMEOUT;
 
@@ -56,15 +57,8 @@ pub enum Next {
 /// Why reading failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ConsumeError {
-    #[error(
-        "cannot reach Kafka at {servers} within {timeout:?}: {reason}; start a broker \
-         (`make kafka-up`) or choose another with --bootstrap-server"
-    )]
-    Unreachable {
-        servers: String,
-        timeout: Duration,
-        reason: String,
-    },
+    #[error(transparent)]
+    Unreachable(#[from] Unreachable),
     #[error(
         "topic {topic} does not exist on {servers}; `simrun topics list` shows the topics there"
     )]
@@ -178,11 +172,7 @@ impl Reader {
     fn metadata(&self, topic: Option<&str>) -> Result<Metadata, ConsumeError> {
         self.consumer
             .fetch_metadata(topic, CONNECT_TIMEOUT)
-            .map_err(|error| ConsumeError::Unreachable {
-                servers: self.servers.clone(),
-                timeout: CONNECT_TIMEOUT,
-                reason: error.to_string(),
-            })
+            .map_err(|error| Unreachable::new(&self.servers, error).into())
     }
 
     /// Assigns every partition of `topics` from `start`. A `bounded` read ends at the end
