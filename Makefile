@@ -84,7 +84,7 @@ unit-test:
 
 # Needs a broker on BOOTSTRAP (`make kafka-up`); without one the tests fail, they never skip.
 integration-test:
-	$(CARGO) test --features integration-tests --test integration --test gen_kafka
+	$(CARGO) test --features integration-tests --test integration
 
 # The unit tests need no broker. One is started for the integration tests only when none
 # answers, and stopped again afterwards, pass or fail.

@@ -1,6 +1,7 @@
 //! `simrun gen` as users run it: the built binary, its flags, its output streams and exit codes.
 //!
-//! Everything here uses sinks that need no broker (stdout, avro-files); `gen_kafka` covers Kafka.
+//! Everything here uses sinks that need no broker (stdout, avro-files); Kafka is covered by
+//! `tests/integration/generator.rs`.
 
 use std::io::{BufRead as _, BufReader};
 use std::process::{Command, Output, Stdio};

@@ -3,6 +3,7 @@
 //! `integration-tests` feature, so a plain `cargo test` needs no broker; when no broker answers,
 //! they fail rather than skip.
 
+mod generator;
 mod records;
 mod support;
 mod topics;

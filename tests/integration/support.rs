@@ -43,7 +43,7 @@ impl Drop for Scenario {
 }
 
 /// Deletes topics, as far as they exist.
-fn delete_topics(names: &[String]) {
+pub fn delete_topics(names: &[String]) {
     let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
         .set("bootstrap.servers", bootstrap())
         .create()
@@ -111,7 +111,8 @@ impl Scenario {
     }
 }
 
-fn rfc3339(time: DateTime<Utc>) -> String {
+/// A time as `--start` takes it, to the millisecond.
+pub fn rfc3339(time: DateTime<Utc>) -> String {
     time.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 

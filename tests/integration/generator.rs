@@ -1,19 +1,12 @@
 //! `simrun gen` against a real Kafka broker: the topic it creates, and exactly the records it
 //! promised, each in the partition Java's partitioner gives its key.
-//!
-//! Built only with the `integration-tests` feature; `make integration-test` starts a broker when
-//! none answers on `BOOTSTRAP` (default localhost:9092) and runs these tests. Without a broker
-//! they fail: a skipped test would look like a passing one.
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use chrono::{DateTime, SubsecRound as _, Utc};
-use rdkafka::admin::{AdminClient, AdminOptions};
-use rdkafka::client::DefaultClientContext;
-use rdkafka::config::ClientConfig;
 use simrun::generate::{Clock, GenSettings, Generator, generate};
 use simrun::kafka::admin::Admin;
 use simrun::kafka::consume::{Reader, StartAt};
@@ -21,13 +14,10 @@ use simrun::kafka::murmur2::partition_for;
 use simrun::run::RunOptions;
 use simrun::sink::{Record, Sink, SinkError, TopicDelivery};
 
+use crate::support::{bootstrap, delete_topics, rfc3339, shown, simrun};
+
 const SCHEMA: &str = "schemas/product_clicks.avsc";
 const SEED: u64 = 5;
-
-/// The broker under test: `BOOTSTRAP` (as the Makefile exports it), else localhost:9092.
-fn bootstrap() -> String {
-    std::env::var("BOOTSTRAP").unwrap_or_else(|_| "localhost:9092".to_string())
-}
 
 /// A topic name no other test or run uses. The topic is deleted when the guard is dropped,
 /// unless the test failed: then it stays, to be looked at with `simrun tail`.
@@ -47,45 +37,15 @@ impl FreshTopic {
 
 impl Drop for FreshTopic {
     fn drop(&mut self) {
-        if std::thread::panicking() {
-            return;
+        if !std::thread::panicking() {
+            delete_topics(std::slice::from_ref(&self.0));
         }
-        let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
-            .set("bootstrap.servers", bootstrap())
-            .create()
-            .expect("an admin client");
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("a runtime");
-        let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(30)));
-        let deleted = runtime.block_on(admin.delete_topics(&[self.0.as_str()], &options));
-        deleted.expect("the broker answers a deletion");
     }
-}
-
-fn rfc3339(time: DateTime<Utc>) -> String {
-    time.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
 /// Runs `simrun gen` with `args` against the broker under test.
 fn simrun_gen(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_simrun"))
-        .arg("gen")
-        .args(args)
-        .args(["-b", &bootstrap()])
-        .env_remove("KAFKA_BOOTSTRAP_SERVERS")
-        .output()
-        .expect("the simrun binary runs")
-}
-
-fn shown(output: &Output) -> String {
-    format!(
-        "exit {:?}\n--- stdout\n{}--- stderr\n{}",
-        output.status.code(),
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
+    simrun(&[&["gen"], args].concat())
 }
 
 /// A clock that jumps over every wait.
