@@ -89,29 +89,13 @@ integration-test:
 # The unit tests need no broker. One is started for the integration tests only when none
 # answers, and stopped again afterwards, pass or fail.
 test: unit-test
-	@started=no; \
-	if ! $(KAFKA) status >/dev/null; then \
-		$(KAFKA) up || exit 1; \
-		started=yes; \
-	fi; \
-	status=0; \
-	$(MAKE) --no-print-directory integration-test || status=$$?; \
-	if [ $$started = yes ]; then $(KAFKA) down; fi; \
-	exit $$status
+	$(KAFKA) with-broker $(MAKE) --no-print-directory integration-test
 
 # The end-to-end benchmark (docs/performance.md): generation, delivery against Kafka's own
 # ProducerPerformance, pacing and memory, each beside its target. Like `test`, it starts a broker
 # only when none answers and stops it again afterwards. Nothing in CI runs it.
 bench:
-	@started=no; \
-	if ! $(KAFKA) status >/dev/null; then \
-		$(KAFKA) up || exit 1; \
-		started=yes; \
-	fi; \
-	status=0; \
-	python3 bench/run.py $(BENCH_ARGS) || status=$$?; \
-	if [ $$started = yes ]; then $(KAFKA) down; fi; \
-	exit $$status
+	$(KAFKA) with-broker python3 bench/run.py $(BENCH_ARGS)
 
 bench-micro:
 	$(CARGO) bench --bench hot_paths

@@ -15,6 +15,9 @@
 #   fetch               only fetch the jars
 #   classpath           print the Java classpath of the broker and Kafka's tools
 #   version             print the Kafka version in use
+#   with-broker COMMAND [ARGS...]
+#                       run a command with a broker on $BOOTSTRAP: start one if none answers,
+#                       and stop it again afterwards, pass or fail; exits with the command's status
 #   java-class CLASS [ARGS...]
 #                       run a Java class on that classpath, for instance
 #                       java-class org.apache.kafka.tools.TopicCommand \
@@ -461,6 +464,18 @@ case $verb in
         run_tool "$@"
         ;;
     version) echo "$KAFKA_VERSION" ;;
+    with-broker)
+        (($# > 0)) || die "with-broker needs a command, e.g. with-broker make integration-test"
+        started=no
+        if ! cmd_status >/dev/null; then
+            cmd_up
+            started=yes
+        fi
+        status=0
+        "$@" || status=$?
+        [[ $started == yes ]] && cmd_down
+        exit "$status"
+        ;;
     *)
         sed -n '/^# usage:/,/^$/s/^# \{0,1\}//p' "$0" >&2
         [[ -z $verb || $verb == help || $verb == -h || $verb == --help ]] ||

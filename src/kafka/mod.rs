@@ -23,11 +23,12 @@ pub struct Unreachable {
 }
 
 impl Unreachable {
-    fn new(servers: &str, error: rdkafka::error::KafkaError) -> Self {
+    /// The cluster at `servers` did not answer within [`CONNECT_TIMEOUT`], for `reason`.
+    pub fn new(servers: &str, reason: impl ToString) -> Self {
         Unreachable {
             servers: servers.to_string(),
             timeout: CONNECT_TIMEOUT,
-            reason: error.to_string(),
+            reason: reason.to_string(),
         }
     }
 }

@@ -46,6 +46,7 @@ use rdkafka::producer::{
 };
 
 use super::{Record, Sink, SinkError, TopicDelivery};
+use crate::kafka::Unreachable;
 
 /// Producer properties simrun sets unless the scenario or `-X` says otherwise.
 pub const PRODUCER_DEFAULTS: [(&str, &str); 6] = [
@@ -357,22 +358,22 @@ impl KafkaSink {
         description: String,
         embedded: Option<MockCluster<'static, DefaultProducerContext>>,
     ) -> Result<Self, SinkError> {
+        let config = options.client_config();
         let context = DeliveryCounter::new(topics.len());
-        let producer: BaseProducer<DeliveryCounter> = options
-            .client_config()
+        let producer: BaseProducer<DeliveryCounter> = config
             .create_with_context(context)
             .map_err(|error| SinkError::Config(error.to_string()))?;
 
         // A cluster that does not answer is reported now, not after the first message times out.
         if let Err(error) = producer.client().fetch_metadata(None, CONNECT_TIMEOUT) {
-            return Err(SinkError::Unreachable {
-                servers: options.bootstrap_servers.clone(),
-                timeout: CONNECT_TIMEOUT,
-                reason: describe_error(&error),
-            });
+            let reason = describe_error(&error);
+            return Err(SinkError::Unreachable(Unreachable::new(
+                &options.bootstrap_servers,
+                reason,
+            )));
         }
 
-        if is_idempotent(&options.client_config()) {
+        if is_idempotent(&config) {
             wait_for_producer_id(&producer);
         }
 

@@ -81,15 +81,9 @@ impl TopicDelivery {
 /// Why a sink could not start or finish.
 #[derive(Debug, thiserror::Error)]
 pub enum SinkError {
-    #[error(
-        "cannot reach Kafka at {servers} within {timeout:?}: {reason}; start a broker \
-         (`make kafka-up`), pass another with --bootstrap-server, or use --sink embedded"
-    )]
-    Unreachable {
-        servers: String,
-        timeout: Duration,
-        reason: String,
-    },
+    /// The same advice as elsewhere, and one more way out: the broker simrun brings along.
+    #[error("{0}, or use --sink embedded")]
+    Unreachable(crate::kafka::Unreachable),
     #[error("cannot configure the Kafka producer: {0}")]
     Config(String),
     #[error("cannot start the embedded broker: {0}")]

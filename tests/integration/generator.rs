@@ -145,25 +145,20 @@ fn read_back(topic: &str) -> Vec<(i32, Vec<u8>, i64, Vec<u8>)> {
         .collect()
 }
 
+/// Runs `simrun gen` of `count` messages `interval` seconds apart with [`SEED`] from `start`.
+fn seeded_gen(topic: &str, interval: &str, count: u64, start: DateTime<Utc>) -> Output {
+    let (seed, count, start) = (SEED.to_string(), count.to_string(), rfc3339(start));
+    simrun_gen(&[
+        "-t", topic, "-s", SCHEMA, "-i", interval, "-c", &count, "--seed", &seed, "--start", &start,
+    ])
+}
+
 #[test]
 fn gen_creates_the_topic_and_kafka_holds_exactly_the_records_of_its_seed() {
     let guard = FreshTopic::new("records");
     let topic = guard.0.clone();
     let start = Utc::now().trunc_subsecs(3);
-    let output = simrun_gen(&[
-        "-t",
-        &topic,
-        "-s",
-        SCHEMA,
-        "-i",
-        "0",
-        "-c",
-        "300",
-        "--seed",
-        "5",
-        "--start",
-        &rfc3339(start),
-    ]);
+    let output = seeded_gen(&topic, "0", 300, start);
     assert_eq!(output.status.code(), Some(0), "{}", shown(&output));
     let stderr = String::from_utf8_lossy(&output.stderr);
     let row: Vec<&str> = stderr
@@ -202,20 +197,7 @@ fn paced_records_carry_start_plus_i_intervals_as_their_kafka_timestamps() {
     let guard = FreshTopic::new("paced");
     let topic = guard.0.clone();
     let start = Utc::now().trunc_subsecs(3);
-    let output = simrun_gen(&[
-        "-t",
-        &topic,
-        "-s",
-        SCHEMA,
-        "-i",
-        "0.1",
-        "-c",
-        "4",
-        "--seed",
-        "5",
-        "--start",
-        &rfc3339(start),
-    ]);
+    let output = seeded_gen(&topic, "0.1", 4, start);
     assert_eq!(output.status.code(), Some(0), "{}", shown(&output));
 
     let mut times: Vec<i64> = read_back(&topic)
